@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+/** Environment variables that read as booleans: KES treated any non-empty value except "false"/"0" as on. */
+const flag = z
+  .string()
+  .trim()
+  .transform((value) => value !== '' && !['false', '0', 'no', 'off'].includes(value.toLowerCase()));
+
+const positiveMilliseconds = z.coerce.number().int().positive();
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => value || undefined)
+  .optional();
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((value) => value || undefined)
+  .pipe(z.url().optional())
+  .optional();
+const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+
+/**
+ * The controller's environment, with KES's variable names and defaults. Parsed once at boot; an invalid
+ * value stops the process with one message that lists every problem.
+ */
+const environmentSchema = z.object({
+  POLLER_INTERVAL_MILLISECONDS: positiveMilliseconds.default(10_000),
+  DISABLE_POLLING: flag.default(false),
+  WATCH_TIMEOUT: positiveMilliseconds.default(60_000),
+  WATCHED_NAMESPACES: commaList.default([]),
+  INSTANCE_ID: z.string().trim().default(''),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  LOG_MESSAGE_KEY: z.string().trim().min(1).default('msg'),
+  USE_HUMAN_READABLE_LOG_LEVELS: flag.default(false),
+  METRICS_PORT: port.default(3001),
+  ROLE_PERMITTED_ANNOTATION: z.string().trim().min(1).default('iam.amazonaws.com/permitted'),
+  NAMING_PERMITTED_ANNOTATION: z
+    .string()
+    .trim()
+    .min(1)
+    .default('externalsecrets.kubernetes-client.io/permitted-key-name'),
+  ENFORCE_NAMESPACE_ANNOTATIONS: flag.default(false),
+  VAULT_ADDR: optionalUrl,
+  VAULT_NAMESPACE: optionalText,
+  VAULT_TOKEN_RENEW_THRESHOLD: z.coerce.number().int().positive().optional(),
+  DEFAULT_VAULT_MOUNT_POINT: optionalText,
+  DEFAULT_VAULT_ROLE: optionalText,
+  AWS_REGION: z.string().trim().default('us-west-2'),
+  AWS_INTERMEDIATE_ROLE_ARN: optionalText,
+  AWS_STS_ENDPOINT_TYPE: z.enum(['regional', 'legacy']).optional(),
+  AWS_SM_ENDPOINT: optionalUrl,
+  AWS_SSM_ENDPOINT: optionalUrl,
+  AWS_STS_ENDPOINT: optionalUrl,
+  SHUTDOWN_TIMEOUT_MILLISECONDS: positiveMilliseconds.default(20_000),
+});
+
+type Environment = z.infer<typeof environmentSchema>;
+
+/** Typed, validated configuration injected wherever the controller needs a setting. */
+export class ControllerConfig {
+  readonly pollerIntervalMs: number;
+  readonly pollingDisabled: boolean;
+  readonly watchTimeoutMs: number;
+  /** Empty means every namespace. */
+  readonly watchedNamespaces: readonly string[];
+  readonly instanceId: string;
+  readonly logLevel: Environment['LOG_LEVEL'];
+  readonly logMessageKey: string;
+  readonly humanReadableLogLevels: boolean;
+  readonly metricsPort: number;
+  readonly rolePermittedAnnotation: string;
+  readonly namingPermittedAnnotation: string;
+  readonly enforceNamespaceAnnotations: boolean;
+  readonly vault: {
+    readonly address?: string;
+    readonly namespace?: string;
+    /** Renew a token when less than this many milliseconds of its TTL remain (KES: three poll intervals). */
+    readonly tokenRenewThresholdMs: number;
+    readonly defaultMountPoint?: string;
+    readonly defaultRole?: string;
+  };
+  readonly aws: {
+    readonly region: string;
+    readonly intermediateRoleArn?: string;
+    readonly stsEndpointType?: 'regional' | 'legacy';
+    readonly secretsManagerEndpoint?: string;
+    readonly ssmEndpoint?: string;
+    readonly stsEndpoint?: string;
+  };
+  readonly shutdownTimeoutMs: number;
+
+  constructor(env: Environment) {
+    this.pollerIntervalMs = env.POLLER_INTERVAL_MILLISECONDS;
+    this.pollingDisabled = env.DISABLE_POLLING;
+    this.watchTimeoutMs = env.WATCH_TIMEOUT;
+    this.watchedNamespaces = env.WATCHED_NAMESPACES;
+    this.instanceId = env.INSTANCE_ID;
+    this.logLevel = env.LOG_LEVEL;
+    this.logMessageKey = env.LOG_MESSAGE_KEY;
+    this.humanReadableLogLevels = env.USE_HUMAN_READABLE_LOG_LEVELS;
+    this.metricsPort = env.METRICS_PORT;
+    this.rolePermittedAnnotation = env.ROLE_PERMITTED_ANNOTATION;
+    this.namingPermittedAnnotation = env.NAMING_PERMITTED_ANNOTATION;
+    this.enforceNamespaceAnnotations = env.ENFORCE_NAMESPACE_ANNOTATIONS;
+    this.vault = {
+      address: env.VAULT_ADDR,
+      namespace: env.VAULT_NAMESPACE,
+      tokenRenewThresholdMs:
+        env.VAULT_TOKEN_RENEW_THRESHOLD !== undefined
+          ? env.VAULT_TOKEN_RENEW_THRESHOLD * 1000
+          : 3 * env.POLLER_INTERVAL_MILLISECONDS,
+      defaultMountPoint: env.DEFAULT_VAULT_MOUNT_POINT,
+      defaultRole: env.DEFAULT_VAULT_ROLE,
+    };
+    this.aws = {
+      region: env.AWS_REGION,
+      intermediateRoleArn: env.AWS_INTERMEDIATE_ROLE_ARN,
+      stsEndpointType: env.AWS_STS_ENDPOINT_TYPE,
+      secretsManagerEndpoint: env.AWS_SM_ENDPOINT,
+      ssmEndpoint: env.AWS_SSM_ENDPOINT,
+      stsEndpoint: env.AWS_STS_ENDPOINT,
+    };
+    this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MILLISECONDS;
+  }
+}
+
+/** Thrown when the environment is invalid; the message lists every problem, one per line. */
+export class InvalidConfigurationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'InvalidConfigurationError';
+  }
+}
+
+/** Reads the configuration from environment variables; unset and empty variables take KES's defaults. */
+export function loadConfig(env: NodeJS.ProcessEnv): ControllerConfig {
+  const present = Object.fromEntries(
+    Object.keys(environmentSchema.shape)
+      .filter((name) => env[name] !== undefined && env[name] !== '')
+      .map((name) => [name, env[name]]),
+  );
+  const result = environmentSchema.safeParse(present);
+  if (!result.success) {
+    throw new InvalidConfigurationError(
+      result.error.issues.map((issue) => {
+        const variable = issue.path.join('.');
+        return `${variable}=${JSON.stringify(env[variable])}: ${issue.message}`;
+      }),
+    );
+  }
+  return new ControllerConfig(result.data);
+}

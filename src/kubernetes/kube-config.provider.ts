@@ -1,0 +1,19 @@
+import type { Provider } from '@nestjs/common';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KUBE_CONFIG } from './kubernetes.constants.js';
+
+/**
+ * The cluster connection: `KUBECONFIG` or `~/.kube/config` out of cluster, the ServiceAccount in cluster
+ * (client-node's `loadFromDefault` order).
+ */
+export const kubeConfigProvider: Provider = {
+  provide: KUBE_CONFIG,
+  useFactory: (): KubeConfig => {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromDefault();
+    if (!kubeConfig.getCurrentCluster()) {
+      throw new Error('no Kubernetes cluster configured: set KUBECONFIG or run inside a cluster');
+    }
+    return kubeConfig;
+  },
+};

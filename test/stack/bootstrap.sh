@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Prepares the running stack for the controller and its tests:
+#  - the ExternalSecret CRD, applied and Established;
+#  - namespace es-system with ServiceAccounts `bao-token-reviewer` (bound to system:auth-delegator, so OpenBao
+#    can call TokenReview) and `kubernetes-external-secrets` (the controller's identity towards Vault), and a
+#    TokenRequest token of the latter in $STACK_DIR/controller-sa.token;
+#  - OpenBao: Kubernetes auth at auth/kubernetes pointed at this API server, a KV v2 mount at secret/ (dev
+#    mode's), a KV v1 mount at kv1/, policy es-read and role es-controller bound to the controller's SA.
+# OpenBao dev keeps everything in memory, so this runs after every start; every step is idempotent.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$STACK_DIR/stack.env"
+pki=$STACK_DIR/pki
+kas="https://127.0.0.1:$KAS_PORT"
+
+kube() { # kube <method> <path> [json body]
+  curl -sS --fail-with-body --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    -X "$1" -H 'Content-Type: application/json' "$kas$2" ${3:+-d "$3"}
+}
+# Creates an object unless it exists (409 is fine).
+kube_create() {
+  local out
+  out=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    -X POST -H 'Content-Type: application/json' "$kas$1" -d "$2")
+  [[ $out == 201 || $out == 409 ]] || die "creating $1 answered HTTP $out"
+}
+bao() { # bao <method> <path> [json body]
+  curl -sS --fail-with-body -H "X-Vault-Token: $BAO_ROOT_TOKEN" -X "$1" "$VAULT_ADDR/v1/$2" ${3:+-d "$3"}
+}
+json() { python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))'; }
+
+# The CRD, with server-side apply (which takes YAML) so that re-runs update it.
+curl -sS --fail-with-body -o /dev/null --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+  -X PATCH -H 'Content-Type: application/apply-patch+yaml' --data-binary "@$PROJECT_ROOT/crds/externalsecrets.kubernetes-client.io.yaml" \
+  "$kas/apis/apiextensions.k8s.io/v1/customresourcedefinitions/externalsecrets.kubernetes-client.io?fieldManager=es-stack&force=true"
+crd_established() {
+  kube GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/externalsecrets.kubernetes-client.io |
+    python3 -c 'import json,sys; c=json.load(sys.stdin)["status"].get("conditions",[]); sys.exit(not any(x["type"]=="Established" and x["status"]=="True" for x in c))'
+}
+wait_for "CRD Established" 30 crd_established
+
+kube_create /api/v1/namespaces '{"metadata":{"name":"es-system"}}'
+for sa in bao-token-reviewer kubernetes-external-secrets; do
+  kube_create /api/v1/namespaces/es-system/serviceaccounts "{\"metadata\":{\"name\":\"$sa\"}}"
+done
+kube_create /apis/rbac.authorization.k8s.io/v1/clusterrolebindings '{
+  "metadata": {"name": "es-bao-token-reviewer"},
+  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"},
+  "subjects": [{"kind": "ServiceAccount", "name": "bao-token-reviewer", "namespace": "es-system"}]}'
+
+token_for() { # token_for <service account> <seconds>
+  kube POST "/api/v1/namespaces/es-system/serviceaccounts/$1/token" \
+    "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenRequest\",\"spec\":{\"expirationSeconds\":$2}}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["token"])'
+}
+reviewer_jwt=$(token_for bao-token-reviewer 86400)
+token_for kubernetes-external-secrets 86400 >"$STACK_DIR/controller-sa.token"
+
+bao GET sys/auth | grep -q '"kubernetes/"' || bao POST sys/auth/kubernetes '{"type":"kubernetes"}' >/dev/null
+bao POST auth/kubernetes/config "{\"kubernetes_host\":\"$kas\",\"kubernetes_ca_cert\":$(json <"$pki/ca.crt"),
+  \"token_reviewer_jwt\":\"$reviewer_jwt\",\"disable_local_ca_jwt\":true}" >/dev/null
+bao GET sys/mounts | grep -q '"kv1/"' || bao POST sys/mounts/kv1 '{"type":"kv","options":{"version":"1"}}' >/dev/null
+policy='path "secret/data/*" { capabilities = ["read"] }
+path "secret/metadata/*" { capabilities = ["read", "list"] }
+path "kv1/*" { capabilities = ["read", "list"] }'
+bao PUT sys/policies/acl/es-read "{\"policy\":$(printf '%s' "$policy" | json)}" >/dev/null
+bao POST auth/kubernetes/role/es-controller '{"bound_service_account_names":["kubernetes-external-secrets"],
+  "bound_service_account_namespaces":["es-system"],"token_policies":["es-read"],"token_ttl":"10m"}' >/dev/null
+log "bootstrapped: CRD Established, OpenBao Kubernetes auth (role es-controller), KV v2 secret/, KV v1 kv1/"

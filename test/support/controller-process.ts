@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { eventually } from './kube.js';
+
+const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** The built controller (`node dist/main.js`) running as a child process, with its output captured. */
+export class ControllerProcess {
+  readonly output: string[] = [];
+  private readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+  ) {
+    child.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(env: NodeJS.ProcessEnv = {}): Promise<ControllerProcess> {
+    const port = Number(env.METRICS_PORT ?? (await freePort()));
+    const child = spawn(process.execPath, [MAIN], {
+      env: { ...process.env, METRICS_PORT: String(port), LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ControllerProcess(child, port);
+  }
+
+  get text(): string {
+    return this.output.join('');
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  /** Waits until the probe endpoint answers 200. */
+  async waitHealthy(path = '/healthz', timeoutMs = 30_000): Promise<void> {
+    await eventually(
+      `${path} to answer 200 (output so far: ${this.text.slice(-500)})`,
+      async () => ((await fetch(this.url(path))).status === 200 ? true : undefined),
+      timeoutMs,
+    );
+  }
+
+  /** Resolves with the exit code, or rejects if the process is still running after the timeout. */
+  async exitCode(timeoutMs = 20_000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`controller still running after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exitCode();
+  }
+}

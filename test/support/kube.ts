@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { randomBytes } from 'node:crypto';
+import {
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+
+export const CRD_FILE = new URL('../../crds/externalsecrets.kubernetes-client.io.yaml', import.meta.url);
+export const CRD_NAME = 'externalsecrets.kubernetes-client.io';
+export const GROUP = 'kubernetes-client.io';
+export const VERSION = 'v1';
+export const PLURAL = 'externalsecrets';
+
+/** Clients for the local stack's API server, as its admin. */
+export function kubeClients() {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  return {
+    kubeConfig,
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    customObjects: kubeConfig.makeApiClient(CustomObjectsApi),
+    apiextensions: kubeConfig.makeApiClient(ApiextensionsV1Api),
+  };
+}
+
+/** Every YAML document of a file, as plain objects. */
+export function readYamlDocuments<T = KubernetesObject>(file: URL): T[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((document) => document.toJS() as T);
+}
+
+/** Polls until the check returns a value other than undefined, or throws after the timeout. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(
+    `timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+  );
+}
+
+/**
+ * Sends one raw request to the API server as the stack's admin. The typed clients re-serialise bodies
+ * through their models, which drops schema keywords such as `enum` from a CRD; raw YAML keeps them.
+ */
+export async function rawRequest(
+  method: string,
+  path: string,
+  body?: string,
+  contentType = 'application/json',
+  kubeConfig = kubeClients().kubeConfig,
+): Promise<{ status: number; body: string }> {
+  const server = new URL(path, kubeConfig.getCurrentCluster()!.server);
+  const options: https.RequestOptions = { method, headers: { 'Content-Type': contentType } };
+  await kubeConfig.applyToHTTPSOptions(options);
+  return new Promise((resolve, reject) => {
+    const request = https.request(server, options, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** Applies the project's CRD (server-side apply of the YAML file) and waits until it is Established. */
+export async function applyCrd(clients = kubeClients()): Promise<void> {
+  const applied = await rawRequest(
+    'PATCH',
+    `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}?fieldManager=es-e2e&force=true`,
+    readFileSync(CRD_FILE, 'utf8'),
+    'application/apply-patch+yaml',
+    clients.kubeConfig,
+  );
+  if (applied.status !== 200 && applied.status !== 201) {
+    throw new Error(`applying the CRD answered ${applied.status}: ${applied.body}`);
+  }
+  await eventually('the CRD to be Established', async () => {
+    const live = await clients.apiextensions.readCustomResourceDefinition({ name: CRD_NAME });
+    return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
+      ? true
+      : undefined;
+  });
+}
+
+/** Creates a namespace with a unique name (namespaces are never waited on to disappear). */
+export async function createTestNamespace(prefix: string, clients = kubeClients()): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await clients.core.createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+/** Runs a Kubernetes call and, when it fails, rethrows with the API server's own Status message. */
+export async function withStatusMessage<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    const body = (error as { body?: unknown }).body;
+    if (typeof body === 'string') {
+      try {
+        throw new Error((JSON.parse(body) as { message: string }).message, { cause: error });
+      } catch (parseError) {
+        if (!(parseError instanceof SyntaxError)) throw parseError;
+      }
+    }
+    throw error;
+  }
+}
