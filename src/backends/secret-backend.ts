@@ -1,0 +1,65 @@
+import type { NormalizedSpec, RemoteVersion } from '../sync/normalize-spec.js';
+
+/** One read a backend is asked for: a key (optionally a pinned version) or, for SSM, a whole path. */
+export type RemoteRequest =
+  | { readonly kind: 'key'; readonly key: string; readonly version?: RemoteVersion }
+  | { readonly kind: 'path'; readonly path: string; readonly recursive: boolean };
+
+/** What a backend returns for one request. */
+export type RemoteValue =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'bytes'; readonly bytes: Uint8Array }
+  /** A structured secret, e.g. a Vault KV secret's data object. */
+  | { readonly type: 'object'; readonly object: Readonly<Record<string, unknown>> }
+  /** The parameters under an SSM path, named by their last path segment. */
+  | { readonly type: 'entries'; readonly entries: ReadonlyArray<readonly [string, string]> };
+
+/**
+ * Which credentials and endpoint a spec reads through. ExternalSecrets whose identities have the same
+ * `cacheKey` share reads and cached values; the access policy has already allowed each of them to use it.
+ */
+export interface BackendIdentity {
+  readonly cacheKey: string;
+  /** Safe to show in logs, events and metrics: no credentials. */
+  readonly description: string;
+}
+
+/**
+ * A secret backend strategy. Register one in `SECRET_BACKENDS` (see BackendsModule) to serve a new
+ * `backendType`.
+ */
+export interface SecretBackend<Identity extends BackendIdentity = BackendIdentity> {
+  /** The `spec.backendType` this backend serves. */
+  readonly backendType: string;
+  /** The largest number of key requests one call can serve (1 when the backend cannot batch). */
+  readonly batchSize: number;
+  identityFor(spec: NormalizedSpec, namespace: string): Identity;
+  /**
+   * Reads many distinct requests through one identity with as few calls as possible. The result maps each
+   * request's `requestKey` to its value, or to the error of that request alone (e.g. `RemoteKeyNotFoundError`).
+   * A rejection means every request failed (e.g. the backend is unreachable).
+   */
+  fetchMany(
+    identity: Identity,
+    requests: readonly RemoteRequest[],
+  ): Promise<Map<string, RemoteValue | Error>>;
+}
+
+/** The key that identifies a request among the requests of one identity. */
+export function requestKey(request: RemoteRequest): string {
+  if (request.kind === 'path') return `path:${request.recursive ? 'r' : '-'}:${request.path}`;
+  const version = request.version
+    ? 'id' in request.version
+      ? `id=${request.version.id}`
+      : `stage=${request.version.stage}`
+    : '';
+  return `key:${version}:${request.key}`;
+}
+
+/** The remote key (or version of it) does not exist. */
+export class RemoteKeyNotFoundError extends Error {
+  override readonly name = 'RemoteKeyNotFoundError';
+  constructor(readonly key: string) {
+    super(`remote key ${key} not found`);
+  }
+}

@@ -1,0 +1,63 @@
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+
+/** A `data[]` item as users write it: a remote key into a Secret key, or an SSM path scrape. */
+export interface RawDataItem {
+  key?: string;
+  name?: string;
+  property?: string;
+  isBinary?: boolean;
+  versionStage?: string;
+  versionId?: string;
+  path?: string;
+  recursive?: boolean;
+}
+
+export interface RawDataFromWithOptions {
+  key?: string;
+  isBinary?: boolean;
+  versionStage?: string;
+  versionId?: string;
+}
+
+/** `spec` (or the deprecated top-level `secretDescriptor`) as stored by the API server. */
+export interface RawExternalSecretSpec {
+  backendType?: string;
+  controllerId?: string;
+  region?: string;
+  roleArn?: string;
+  vaultMountPoint?: string;
+  vaultRole?: string;
+  kvVersion?: number;
+  type?: string;
+  template?: Record<string, unknown>;
+  data?: RawDataItem[];
+  dataFrom?: string[];
+  dataFromWithOptions?: RawDataFromWithOptions[];
+}
+
+export interface ExternalSecretCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
+export interface ExternalSecretStatus {
+  lastSync?: string;
+  status?: string;
+  observedGeneration?: number;
+  conditions?: ExternalSecretCondition[];
+}
+
+/** The ExternalSecret resource (`kubernetes-client.io/v1`). */
+export interface ExternalSecret {
+  apiVersion?: string;
+  kind?: string;
+  metadata: V1ObjectMeta;
+  spec?: RawExternalSecretSpec;
+  /** Deprecated name of `spec`, still honoured. */
+  secretDescriptor?: RawExternalSecretSpec;
+  status?: ExternalSecretStatus;
+}

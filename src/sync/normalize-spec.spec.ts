@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import type { ExternalSecret } from './external-secret.js';
+import { InvalidSpecError, normalizeSpec } from './normalize-spec.js';
+
+const es = (fields: Partial<ExternalSecret>): ExternalSecret => ({ metadata: { name: 'es' }, ...fields });
+
+describe('normalizeSpec', () => {
+  it('orders sources as KES: dataFrom, then dataFromWithOptions, then data', () => {
+    const spec = normalizeSpec(
+      es({
+        spec: {
+          backendType: 'secretsManager',
+          data: [
+            { key: 'k', name: 'n', property: 'p', versionStage: 'AWSPREVIOUS' },
+            { path: '/p/', recursive: true },
+          ],
+          dataFrom: ['all'],
+          dataFromWithOptions: [{ key: 'opts', isBinary: true, versionId: 'v1' }],
+        },
+      }),
+    );
+    expect(spec.sources).toEqual([
+      { kind: 'spread', key: 'all', isBinary: false },
+      { kind: 'spread', key: 'opts', isBinary: true, version: { id: 'v1' } },
+      {
+        kind: 'item',
+        key: 'k',
+        name: 'n',
+        property: 'p',
+        isBinary: false,
+        version: { stage: 'AWSPREVIOUS' },
+      },
+      { kind: 'path', path: '/p/', recursive: true, isBinary: false },
+    ]);
+    expect(spec.kvVersion).toBe(2);
+    expect(spec.secretType).toBe('Opaque');
+    expect(spec.controllerId).toBe('');
+  });
+
+  it('honours the deprecated forms', () => {
+    const spec = normalizeSpec(
+      es({
+        secretDescriptor: {
+          backendType: 'secretManager',
+          type: 'kubernetes.io/tls',
+          data: [{ key: 'k', name: 'n' }],
+        },
+      }),
+    );
+    expect(spec.backendType).toBe('secretsManager');
+    expect(spec.secretType).toBe('kubernetes.io/tls');
+  });
+
+  it('prefers template.type over spec.type', () => {
+    const spec = normalizeSpec(
+      es({
+        spec: {
+          backendType: 'vault',
+          type: 'old',
+          template: { type: 'kubernetes.io/basic-auth' },
+          kvVersion: 1,
+        },
+      }),
+    );
+    expect(spec.secretType).toBe('kubernetes.io/basic-auth');
+    expect(spec.kvVersion).toBe(1);
+  });
+
+  it.each([
+    ['no spec', es({}), 'the ExternalSecret has no spec'],
+    ['no backendType', es({ secretDescriptor: {} }), 'spec.backendType must be a non-empty string'],
+    [
+      'an item without name (unvalidated secretDescriptor)',
+      es({ secretDescriptor: { backendType: 'secretsManager', data: [{ key: 'k' }] } }),
+      'spec.data[0].name must be a non-empty string',
+    ],
+    [
+      'both version fields',
+      es({
+        secretDescriptor: {
+          backendType: 'secretsManager',
+          data: [{ key: 'k', name: 'n', versionId: 'a', versionStage: 'b' }],
+        },
+      }),
+      'spec.data[0]: give versionStage or versionId, not both',
+    ],
+    [
+      'data that is not a list',
+      es({ secretDescriptor: { backendType: 'secretsManager', data: 'nope' as never } }),
+      'spec.data must be a list',
+    ],
+    [
+      'a kvVersion of 3',
+      es({ secretDescriptor: { backendType: 'vault', kvVersion: 3 } }),
+      'spec.kvVersion must be 1 or 2',
+    ],
+  ])('rejects %s', (_, externalSecret, message) => {
+    expect(() => normalizeSpec(externalSecret)).toThrow(new InvalidSpecError(message));
+  });
+});

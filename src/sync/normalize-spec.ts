@@ -1,0 +1,144 @@
+import type { ExternalSecret, RawExternalSecretSpec } from './external-secret.js';
+
+/** What a Secret key comes from, in KES's precedence order (later sources win on a name clash). */
+export type ValueSource =
+  /** `data[]` with key and name: one remote value (optionally one property of it) into one Secret key. */
+  | {
+      readonly kind: 'item';
+      readonly key: string;
+      readonly name: string;
+      readonly property?: string;
+      readonly isBinary: boolean;
+      readonly version?: RemoteVersion;
+    }
+  /** `dataFrom[]` and `dataFromWithOptions[]`: a remote JSON object spread into one Secret key per field. */
+  | {
+      readonly kind: 'spread';
+      readonly key: string;
+      readonly isBinary: boolean;
+      readonly version?: RemoteVersion;
+    }
+  /** `data[]` with path (SSM): every parameter under the path, named by its last path segment. */
+  | { readonly kind: 'path'; readonly path: string; readonly recursive: boolean; readonly isBinary: boolean };
+
+export type RemoteVersion = { readonly stage: string } | { readonly id: string };
+
+/** An ExternalSecret's spec with the deprecated forms resolved and defaults applied. */
+export interface NormalizedSpec {
+  readonly backendType: string;
+  readonly controllerId: string;
+  readonly region?: string;
+  readonly roleArn?: string;
+  readonly vaultMountPoint?: string;
+  readonly vaultRole?: string;
+  readonly kvVersion: 1 | 2;
+  /** `template.type`, else the deprecated `spec.type`, else Opaque. */
+  readonly secretType: string;
+  readonly template: Readonly<Record<string, unknown>>;
+  readonly sources: readonly ValueSource[];
+}
+
+/** A spec the controller cannot act on; the message goes to status and events as it is. */
+export class InvalidSpecError extends Error {
+  override readonly name = 'InvalidSpecError';
+}
+
+/** Deprecated backend names that KES accepted, mapped to the current ones. */
+const BACKEND_ALIASES: Readonly<Record<string, string>> = { secretManager: 'secretsManager' };
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function versionOf(
+  item: { versionStage?: string; versionId?: string },
+  where: string,
+): RemoteVersion | undefined {
+  if (item.versionStage !== undefined && item.versionId !== undefined) {
+    throw new InvalidSpecError(`${where}: give versionStage or versionId, not both`);
+  }
+  if (item.versionId !== undefined) return { id: item.versionId };
+  if (item.versionStage !== undefined) return { stage: item.versionStage };
+  return undefined;
+}
+
+function requireText(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidSpecError(`${where} must be a non-empty string`);
+  return value;
+}
+
+/**
+ * Resolves KES's deprecated forms (`secretDescriptor`, `spec.type`, `backendType: secretManager`) and checks
+ * what the CRD schema cannot check for them (a `secretDescriptor` is stored unvalidated).
+ */
+export function normalizeSpec(externalSecret: ExternalSecret): NormalizedSpec {
+  const raw: RawExternalSecretSpec | undefined = externalSecret.spec ?? externalSecret.secretDescriptor;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidSpecError('the ExternalSecret has no spec');
+  }
+  for (const list of ['data', 'dataFrom', 'dataFromWithOptions'] as const) {
+    if (raw[list] !== undefined && !Array.isArray(raw[list]))
+      throw new InvalidSpecError(`spec.${list} must be a list`);
+  }
+
+  const backendType = requireText(raw.backendType, 'spec.backendType');
+  const template = raw.template === undefined ? {} : raw.template;
+  if (!isObject(template)) throw new InvalidSpecError('spec.template must be an object');
+  const templateType = template.type;
+  if (templateType !== undefined && typeof templateType !== 'string') {
+    throw new InvalidSpecError('spec.template.type must be a string');
+  }
+  const kvVersion = raw.kvVersion ?? 2;
+  if (kvVersion !== 1 && kvVersion !== 2) throw new InvalidSpecError('spec.kvVersion must be 1 or 2');
+
+  const sources: ValueSource[] = [];
+  for (const [index, key] of (raw.dataFrom ?? []).entries()) {
+    sources.push({ kind: 'spread', key: requireText(key, `spec.dataFrom[${index}]`), isBinary: false });
+  }
+  for (const [index, item] of (raw.dataFromWithOptions ?? []).entries()) {
+    const where = `spec.dataFromWithOptions[${index}]`;
+    if (!isObject(item)) throw new InvalidSpecError(`${where} must be an object`);
+    sources.push({
+      kind: 'spread',
+      key: requireText(item.key, `${where}.key`),
+      isBinary: item.isBinary === true,
+      version: versionOf(item, where),
+    });
+  }
+  for (const [index, item] of (raw.data ?? []).entries()) {
+    const where = `spec.data[${index}]`;
+    if (!isObject(item)) throw new InvalidSpecError(`${where} must be an object`);
+    if (item.path !== undefined) {
+      if (item.key !== undefined)
+        throw new InvalidSpecError(`${where}: give key and name, or path, not both`);
+      sources.push({
+        kind: 'path',
+        path: requireText(item.path, `${where}.path`),
+        recursive: item.recursive === true,
+        isBinary: item.isBinary === true,
+      });
+      continue;
+    }
+    sources.push({
+      kind: 'item',
+      key: requireText(item.key, `${where}.key`),
+      name: requireText(item.name, `${where}.name`),
+      property: item.property === undefined ? undefined : requireText(item.property, `${where}.property`),
+      isBinary: item.isBinary === true,
+      version: versionOf(item, where),
+    });
+  }
+
+  return {
+    backendType: BACKEND_ALIASES[backendType] ?? backendType,
+    controllerId: raw.controllerId ?? '',
+    region: raw.region,
+    roleArn: raw.roleArn,
+    vaultMountPoint: raw.vaultMountPoint,
+    vaultRole: raw.vaultRole,
+    kvVersion,
+    secretType: templateType ?? raw.type ?? 'Opaque',
+    template,
+    sources,
+  };
+}

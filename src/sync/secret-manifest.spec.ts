@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { ExternalSecret } from './external-secret.js';
+import { normalizeSpec } from './normalize-spec.js';
+import {
+  assertSecretFits,
+  buildDesiredSecret,
+  MANAGED_LABEL,
+  secretNeedsWrite,
+  SecretTooLargeError,
+} from './secret-manifest.js';
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+function externalSecret(spec: ExternalSecret['spec']): ExternalSecret {
+  return {
+    apiVersion: 'kubernetes-client.io/v1',
+    kind: 'ExternalSecret',
+    metadata: { name: 'hello', namespace: 'team-a', uid: 'uid-1', generation: 1 },
+    spec,
+  };
+}
+
+function desiredFor(spec: ExternalSecret['spec'], data: Record<string, string>) {
+  const resource = externalSecret(spec);
+  return buildDesiredSecret(
+    resource,
+    normalizeSpec(resource),
+    new Map(Object.entries(data).map(([name, value]) => [name, Buffer.from(value)])),
+  );
+}
+
+describe('buildDesiredSecret', () => {
+  it('merges the template under the generated Secret (KES semantics)', () => {
+    const secret = desiredFor(
+      {
+        backendType: 'secretsManager',
+        type: 'ignored-when-template-has-type',
+        template: {
+          type: 'kubernetes.io/basic-auth',
+          metadata: { name: 'cannot-rename', labels: { dog: 'farfel' }, annotations: { cat: 'cheese' } },
+          data: { extra: b64('from-template'), password: b64('loses') },
+          stringData: { url: 'postgres://admin:<%= data.password %>@db' },
+          immutable: false,
+        },
+      },
+      { password: '1234' },
+    );
+    expect(secret).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: 'hello',
+        namespace: 'team-a',
+        labels: { dog: 'farfel', [MANAGED_LABEL]: 'kubernetes-external-secrets' },
+        annotations: { cat: 'cheese' },
+        ownerReferences: [
+          {
+            apiVersion: 'kubernetes-client.io/v1',
+            kind: 'ExternalSecret',
+            name: 'hello',
+            uid: 'uid-1',
+            controller: true,
+          },
+        ],
+      },
+      type: 'kubernetes.io/basic-auth',
+      immutable: false,
+      data: { extra: b64('from-template'), url: b64('postgres://admin:1234@db'), password: b64('1234') },
+    });
+  });
+
+  it('uses the deprecated spec.type, else Opaque', () => {
+    expect(desiredFor({ backendType: 'secretsManager', type: 'kubernetes.io/tls' }, {}).type).toBe(
+      'kubernetes.io/tls',
+    );
+    expect(desiredFor({ backendType: 'secretsManager' }, {}).type).toBe('Opaque');
+  });
+});
+
+describe('assertSecretFits', () => {
+  it('refuses a Secret over 1 MiB', () => {
+    const big = desiredFor({ backendType: 'secretsManager' }, { a: 'x'.repeat(1024 * 1024) });
+    expect(() => assertSecretFits(big)).toThrow(SecretTooLargeError);
+    expect(() =>
+      assertSecretFits(desiredFor({ backendType: 'secretsManager' }, { a: 'x'.repeat(1000) })),
+    ).not.toThrow();
+  });
+});
+
+describe('secretNeedsWrite', () => {
+  const desired = desiredFor(
+    { backendType: 'secretsManager', template: { metadata: { labels: { a: '1' } } } },
+    { k: 'v' },
+  );
+  const live = () => structuredClone(desired);
+
+  it('is true without a live Secret', () => expect(secretNeedsWrite(desired, undefined)).toBe(true));
+  it('is false when everything owned is equal', () => expect(secretNeedsWrite(desired, live())).toBe(false));
+  it('ignores labels, annotations and keys other tools added', () => {
+    const other = live();
+    other.metadata.labels!.foreign = 'x';
+    other.metadata.annotations = { 'other.tool/checksum': 'y' };
+    other.data.extra = b64('z');
+    expect(secretNeedsWrite(desired, other)).toBe(false);
+  });
+  it.each([
+    ['a changed value', (s: ReturnType<typeof live>) => (s.data.k = b64('changed'))],
+    ['a missing key', (s: ReturnType<typeof live>) => delete s.data.k],
+    ['a changed label', (s: ReturnType<typeof live>) => (s.metadata.labels!.a = '2')],
+    ['a different type', (s: ReturnType<typeof live>) => (s.type = 'kubernetes.io/tls')],
+    ['a missing owner reference', (s: ReturnType<typeof live>) => (s.metadata.ownerReferences = [])],
+  ])('is true for %s', (_, change) => {
+    const changed = live();
+    change(changed);
+    expect(secretNeedsWrite(desired, changed)).toBe(true);
+  });
+});

@@ -1,0 +1,135 @@
+import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import type { ExternalSecret } from './external-secret.js';
+import type { NormalizedSpec } from './normalize-spec.js';
+import { renderTemplate, TemplateError } from './template.js';
+
+/** Label on every Secret this controller writes; the managed-Secret informer selects on it. */
+export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_LABEL_VALUE = 'kubernetes-external-secrets';
+
+/** Kubernetes refuses objects over 1 MiB; checked before writing so the error is ours and clear. */
+export const MAX_SECRET_BYTES = 1024 * 1024;
+
+export class SecretTooLargeError extends Error {
+  override readonly name = 'SecretTooLargeError';
+}
+
+/** The Secret as this controller wants it: `data` is base64, as the API server returns it. */
+export interface DesiredSecret extends V1Secret {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: V1Secret['metadata'] & { name: string; namespace: string };
+  type: string;
+  data: Record<string, string>;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Deep merge where `override` wins; arrays and scalars are replaced, objects merged. */
+function deepMerge(
+  base: Record<string, unknown>,
+  override: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = merged[key];
+    // defineProperty, not assignment: a "__proto__" key from JSON must stay data, not swap the prototype.
+    Object.defineProperty(merged, key, {
+      value: isObject(current) && isObject(value) ? deepMerge(current, value) : value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return merged;
+}
+
+/**
+ * Builds the desired Secret: the template deep-merged under what the controller generates. The generated part
+ * wins on name, namespace, owner reference, type and the fetched data keys; everything else of the template
+ * (labels, annotations, extra data/stringData keys, other fields) survives.
+ */
+export function buildDesiredSecret(
+  externalSecret: ExternalSecret,
+  spec: NormalizedSpec,
+  data: ReadonlyMap<string, Buffer>,
+): DesiredSecret {
+  const decoded = new Map([...data].map(([name, bytes]) => [name, bytes.toString('utf8')]));
+  const template = renderTemplate(spec.template, decoded);
+  const { data: templateData, stringData: templateStringData, ...templateRest } = template;
+  if (templateData !== undefined && !isObject(templateData))
+    throw new TemplateError('template.data must be an object');
+  if (templateStringData !== undefined && !isObject(templateStringData)) {
+    throw new TemplateError('template.stringData must be an object');
+  }
+
+  const secretData: Record<string, string> = {};
+  for (const [name, value] of Object.entries(templateData ?? {})) secretData[name] = String(value);
+  for (const [name, value] of Object.entries(templateStringData ?? {})) {
+    secretData[name] = Buffer.from(String(value), 'utf8').toString('base64');
+  }
+  for (const [name, bytes] of data) secretData[name] = bytes.toString('base64');
+
+  const metadata = externalSecret.metadata;
+  const owner: V1OwnerReference = {
+    apiVersion: externalSecret.apiVersion ?? 'kubernetes-client.io/v1',
+    kind: externalSecret.kind ?? 'ExternalSecret',
+    name: metadata.name!,
+    uid: metadata.uid!,
+    controller: true,
+  };
+  const generated = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: metadata.name!,
+      namespace: metadata.namespace!,
+      labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE },
+      ownerReferences: [owner],
+    },
+    type: spec.secretType,
+    data: secretData,
+  };
+  const secret = deepMerge(templateRest, generated) as unknown as DesiredSecret;
+  // Only the fields a Secret's metadata may be given; server-managed ones from a template are dropped.
+  const { labels, annotations, name, namespace, ownerReferences } = secret.metadata;
+  secret.metadata = { name, namespace, labels, annotations, ownerReferences };
+  return secret;
+}
+
+/** Size as the API server counts it closely enough: the decoded data plus keys and metadata strings. */
+export function assertSecretFits(secret: DesiredSecret): void {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(secret.data))
+    bytes += name.length + Math.ceil((value.length * 3) / 4);
+  for (const [name, value] of Object.entries({ ...secret.metadata.labels, ...secret.metadata.annotations })) {
+    bytes += name.length + value.length;
+  }
+  if (bytes > MAX_SECRET_BYTES) {
+    throw new SecretTooLargeError(
+      `the Secret would hold ${bytes} bytes, over Kubernetes' limit of ${MAX_SECRET_BYTES} bytes (1 MiB)`,
+    );
+  }
+}
+
+/**
+ * Whether the live Secret differs from the desired one in anything this controller owns. Labels, annotations
+ * and data keys that other tools added are not a difference: they are kept.
+ */
+export function secretNeedsWrite(desired: DesiredSecret, live: V1Secret | undefined): boolean {
+  if (!live) return true;
+  if ((live.type ?? 'Opaque') !== desired.type) return true;
+  const liveData = live.data ?? {};
+  if (Object.entries(desired.data).some(([name, value]) => liveData[name] !== value)) return true;
+  const subsetDiffers = (
+    wanted: Record<string, string> | undefined,
+    actual: Record<string, string> | undefined,
+  ) => Object.entries(wanted ?? {}).some(([name, value]) => actual?.[name] !== value);
+  if (subsetDiffers(desired.metadata.labels, live.metadata?.labels)) return true;
+  if (subsetDiffers(desired.metadata.annotations, live.metadata?.annotations)) return true;
+  const owner = desired.metadata.ownerReferences![0]!;
+  return !live.metadata?.ownerReferences?.some(
+    (reference) => reference.uid === owner.uid && reference.controller,
+  );
+}
