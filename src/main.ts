@@ -4,6 +4,7 @@ import { AppModule } from './app.module.js';
 import { InvalidConfigurationError, loadConfig, type ControllerConfig } from './config/controller-config.js';
 import { CrdCheckService } from './kubernetes/crd-check.service.js';
 import { createLogger, PinoNestLogger } from './logging/pino-logger.js';
+import { SyncService } from './sync/sync.service.js';
 
 async function bootstrap(): Promise<void> {
   let config: ControllerConfig;
@@ -30,6 +31,7 @@ async function bootstrap(): Promise<void> {
     process.exit(1);
   }
   await app.listen(config.metricsPort, '0.0.0.0');
+  await app.get(SyncService).start();
   logger.info({ port: config.metricsPort }, 'kubernetes-external-secrets controller started');
 
   // Our own signal handling rather than Nest's enableShutdownHooks, which re-raises the signal after closing

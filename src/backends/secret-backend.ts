@@ -59,7 +59,15 @@ export function requestKey(request: RemoteRequest): string {
 /** The remote key (or version of it) does not exist. */
 export class RemoteKeyNotFoundError extends Error {
   override readonly name = 'RemoteKeyNotFoundError';
-  constructor(readonly key: string) {
-    super(`remote key ${key} not found`);
+  constructor(
+    readonly key: string,
+    version?: RemoteVersion,
+  ) {
+    const which = version
+      ? 'id' in version
+        ? ` version ${version.id}`
+        : ` version stage ${version.stage}`
+      : '';
+    super(`remote key ${key}${which} not found`);
   }
 }

@@ -7,3 +7,6 @@ export const EXTERNAL_SECRET_CRD_NAME = `${EXTERNAL_SECRET_PLURAL}.${EXTERNAL_SE
 
 /** Injection token of the loaded `KubeConfig`. */
 export const KUBE_CONFIG = 'kes:kube-config';
+
+/** Field manager of this controller's writes (server-side apply ownership). */
+export const FIELD_MANAGER = 'kubernetes-external-secrets';

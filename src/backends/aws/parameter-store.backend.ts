@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { GetParametersByPathCommand, GetParametersCommand, type Parameter } from '@aws-sdk/client-ssm';
+import { ControllerMetrics } from '../../metrics/controller-metrics.js';
+import type { NormalizedSpec } from '../../sync/normalize-spec.js';
+import { toBackendError } from '../backend-errors.js';
+import {
+  RemoteKeyNotFoundError,
+  requestKey,
+  type RemoteRequest,
+  type RemoteValue,
+  type SecretBackend,
+} from '../secret-backend.js';
+import { AwsClients, type AwsIdentity } from './aws-clients.js';
+
+const BACKEND = 'systemManager';
+/** GetParameters takes at most 10 names per call. */
+const BATCH_SIZE = 10;
+
+/**
+ * AWS SSM Parameter Store: names 10 at a time with GetParameters (`name:version` selectors included), paths
+ * with GetParametersByPath; SecureStrings are always decrypted; StringLists are returned as the stored text.
+ */
+@Injectable()
+export class ParameterStoreBackend implements SecretBackend<AwsIdentity> {
+  readonly backendType = BACKEND;
+  readonly batchSize = BATCH_SIZE;
+
+  constructor(
+    private readonly clients: AwsClients,
+    private readonly metrics: ControllerMetrics,
+  ) {}
+
+  identityFor(spec: NormalizedSpec): AwsIdentity {
+    return this.clients.identityFor(BACKEND, spec);
+  }
+
+  async fetchMany(
+    identity: AwsIdentity,
+    requests: readonly RemoteRequest[],
+  ): Promise<Map<string, RemoteValue | Error>> {
+    const results = new Map<string, RemoteValue | Error>();
+    const names = requests.filter((request) => request.kind === 'key');
+    const paths = requests.filter((request) => request.kind === 'path');
+    const chunks: Array<typeof names> = [];
+    for (let start = 0; start < names.length; start += BATCH_SIZE)
+      chunks.push(names.slice(start, start + BATCH_SIZE));
+    await Promise.all([
+      ...chunks.map((chunk) => this.getParameters(identity, chunk, results)),
+      ...paths.map((request) => this.getPath(identity, request, results)),
+    ]);
+    return results;
+  }
+
+  private async getParameters(
+    identity: AwsIdentity,
+    chunk: Array<RemoteRequest & { kind: 'key' }>,
+    results: Map<string, RemoteValue | Error>,
+  ): Promise<void> {
+    let output;
+    try {
+      output = await this.clients
+        .ssm(identity)
+        .send(new GetParametersCommand({ Names: chunk.map((request) => request.key), WithDecryption: true }));
+      this.metrics.recordBackendCall(BACKEND, 'GetParameters', 'success');
+    } catch (error) {
+      this.metrics.recordBackendCall(BACKEND, 'GetParameters', 'error');
+      throw toBackendError(error, `GetParameters (${identity.description})`);
+    }
+    for (const request of chunk) {
+      const found = output.Parameters?.find((parameter) => matches(parameter, request.key));
+      results.set(
+        requestKey(request),
+        found ? { type: 'text', text: found.Value ?? '' } : new RemoteKeyNotFoundError(request.key),
+      );
+    }
+  }
+
+  private async getPath(
+    identity: AwsIdentity,
+    request: RemoteRequest & { kind: 'path' },
+    results: Map<string, RemoteValue | Error>,
+  ): Promise<void> {
+    const entries: Array<[string, string]> = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        const output = await this.clients.ssm(identity).send(
+          new GetParametersByPathCommand({
+            Path: request.path,
+            Recursive: request.recursive,
+            WithDecryption: true,
+            NextToken: nextToken,
+          }),
+        );
+        this.metrics.recordBackendCall(BACKEND, 'GetParametersByPath', 'success');
+        for (const parameter of output.Parameters ?? []) {
+          entries.push([
+            parameter.Name!.split('/').filter(Boolean).pop() ?? parameter.Name!,
+            parameter.Value ?? '',
+          ]);
+        }
+        nextToken = output.NextToken;
+      } while (nextToken);
+      results.set(requestKey(request), { type: 'entries', entries });
+    } catch (error) {
+      this.metrics.recordBackendCall(BACKEND, 'GetParametersByPath', 'error');
+      results.set(
+        requestKey(request),
+        toBackendError(error, `GetParametersByPath ${request.path} (${identity.description})`),
+      );
+    }
+  }
+}
+
+/** GetParameters answers `name:3` with the parameter's plain name and its Selector. */
+function matches(parameter: Parameter, requested: string): boolean {
+  if (parameter.Name === requested) return true;
+  return parameter.Selector !== undefined && `${parameter.Name}${parameter.Selector}` === requested;
+}

@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { ControllerConfig } from '../config/controller-config.js';
+import { toBackendError } from './backend-errors.js';
+import {
+  requestKey,
+  type BackendIdentity,
+  type RemoteRequest,
+  type RemoteValue,
+  type SecretBackend,
+} from './secret-backend.js';
+
+/** How long requests from concurrent reconciles are gathered into one batch. */
+const COALESCE_WINDOW_MS = 5;
+
+interface CachedValue {
+  readonly value: RemoteValue | Error;
+  readonly fetchedAt: number;
+}
+
+interface Waiter {
+  resolve(value: RemoteValue | Error): void;
+  reject(error: unknown): void;
+}
+
+interface PendingBatch {
+  readonly backend: SecretBackend;
+  readonly identity: BackendIdentity;
+  readonly requests: Map<string, { request: RemoteRequest; waiters: Waiter[] }>;
+}
+
+/**
+ * Reads remote values for every ExternalSecret through one place, so that reads are shared: a value fetched
+ * for one object serves every other object of the same identity that needs a value at least that fresh, and
+ * requests made within a few milliseconds of each other are deduplicated and batched into as few backend calls
+ * as the backend allows. Cache entries are keyed by identity, so a namespace never reads through a role it was
+ * not permitted to use.
+ */
+@Injectable()
+export class ValueFetcher {
+  private readonly cache = new Map<string, CachedValue>();
+  private readonly pending = new Map<string, PendingBatch>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastSweep = Date.now();
+
+  constructor(private readonly config: ControllerConfig) {}
+
+  /**
+   * Values for the requests, each fetched no earlier than `freshAfter` (epoch ms). The map holds an Error for a
+   * request that failed alone (e.g. not found); the promise rejects when the backend failed as a whole.
+   */
+  async fetch(
+    backend: SecretBackend,
+    identity: BackendIdentity,
+    requests: readonly RemoteRequest[],
+    freshAfter: number,
+  ): Promise<Map<string, RemoteValue | Error>> {
+    const results = new Map<string, RemoteValue | Error>();
+    const waiting: Array<Promise<void>> = [];
+    for (const request of requests) {
+      const key = requestKey(request);
+      if (results.has(key)) continue;
+      const cached = this.cache.get(`${identity.cacheKey}\u0000${key}`);
+      if (cached && cached.fetchedAt >= freshAfter) {
+        results.set(key, cached.value);
+        continue;
+      }
+      results.set(key, new Error('pending'));
+      waiting.push(
+        this.enqueue(backend, identity, key, request).then((value) => void results.set(key, value)),
+      );
+    }
+    await Promise.all(waiting);
+    return results;
+  }
+
+  private enqueue(backend: SecretBackend, identity: BackendIdentity, key: string, request: RemoteRequest) {
+    return new Promise<RemoteValue | Error>((resolve, reject) => {
+      let batch = this.pending.get(identity.cacheKey);
+      if (!batch) {
+        batch = { backend, identity, requests: new Map() };
+        this.pending.set(identity.cacheKey, batch);
+      }
+      const entry = batch.requests.get(key) ?? { request, waiters: [] };
+      entry.waiters.push({ resolve, reject });
+      batch.requests.set(key, entry);
+      this.flushTimer ??= setTimeout(() => this.flush(), COALESCE_WINDOW_MS);
+    });
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    const batches = [...this.pending.values()];
+    this.pending.clear();
+    for (const batch of batches) void this.run(batch);
+    this.sweep();
+  }
+
+  private async run({ backend, identity, requests }: PendingBatch): Promise<void> {
+    const startedAt = Date.now();
+    try {
+      const values = await backend.fetchMany(
+        identity,
+        [...requests.values()].map((entry) => entry.request),
+      );
+      for (const [key, { waiters }] of requests) {
+        const value =
+          values.get(key) ?? new Error(`the ${backend.backendType} backend returned nothing for a request`);
+        this.cache.set(`${identity.cacheKey}\u0000${key}`, { value, fetchedAt: startedAt });
+        for (const waiter of waiters) waiter.resolve(value);
+      }
+    } catch (error) {
+      const failure = toBackendError(error, `reading ${backend.backendType}`);
+      for (const { waiters } of requests.values()) for (const waiter of waiters) waiter.reject(failure);
+    }
+  }
+
+  /** Drops values nobody could still accept: older than two refresh intervals. */
+  private sweep(): void {
+    const now = Date.now();
+    const horizon = 2 * this.config.pollerIntervalMs;
+    if (now - this.lastSweep < horizon) return;
+    this.lastSweep = now;
+    for (const [key, cached] of this.cache) if (now - cached.fetchedAt > horizon) this.cache.delete(key);
+  }
+}

@@ -1,0 +1,180 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type V1Namespace,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ControllerConfig } from '../config/controller-config.js';
+import { ProbeRegistry } from '../health/probe-registry.js';
+import { LOGGER } from '../logging/logging.constants.js';
+import type { ExternalSecret } from '../sync/external-secret.js';
+import { MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../sync/secret-manifest.js';
+import {
+  EXTERNAL_SECRET_GROUP,
+  EXTERNAL_SECRET_PLURAL,
+  EXTERNAL_SECRET_VERSION,
+  KUBE_CONFIG,
+} from './kubernetes.constants.js';
+import { ResilientInformer } from './resilient-informer.js';
+
+/** What the sync layer hears from the informers; handlers only enqueue keys. */
+export interface ClusterEventListener {
+  externalSecretAdded(externalSecret: ExternalSecret): void;
+  externalSecretUpdated(externalSecret: ExternalSecret): void;
+  externalSecretDeleted(externalSecret: ExternalSecret): void;
+  namespaceChanged(namespace: V1Namespace): void;
+  managedSecretDeleted(secret: V1Secret): void;
+}
+
+/**
+ * The controller's view of the cluster, from informers: ExternalSecrets, Namespaces (for the policy
+ * annotations) and only the Secrets this controller manages (label-selected), all namespaces or one informer
+ * per WATCHED_NAMESPACES entry. Nothing else is cached, so memory follows the ExternalSecrets.
+ */
+@Injectable()
+export class ClusterCache {
+  private readonly externalSecrets: ResilientInformer<ExternalSecret>[] = [];
+  private readonly managedSecrets: ResilientInformer<V1Secret>[] = [];
+  private namespaces: ResilientInformer<V1Namespace> | undefined;
+  private listener: ClusterEventListener | undefined;
+
+  constructor(
+    @Inject(KUBE_CONFIG) private readonly kubeConfig: KubeConfig,
+    private readonly config: ControllerConfig,
+    private readonly probes: ProbeRegistry,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async start(listener: ClusterEventListener): Promise<void> {
+    this.listener = listener;
+    const core = this.kubeConfig.makeApiClient(CoreV1Api);
+    const customObjects = this.kubeConfig.makeApiClient(CustomObjectsApi);
+    const selector = `${MANAGED_LABEL}=${MANAGED_LABEL_VALUE}`;
+    const stallMs = Math.max(2 * this.config.watchTimeoutMs, 60_000);
+    const scopes: Array<string | undefined> = this.config.watchedNamespaces.length
+      ? [...this.config.watchedNamespaces]
+      : [undefined];
+    const informer = <T extends ExternalSecret | V1Secret | V1Namespace>(
+      name: string,
+      path: string,
+      list: () => Promise<KubernetesListObject<T>>,
+      labelSelector: string | undefined,
+      handlers: ConstructorParameters<typeof ResilientInformer<T>>[5],
+    ) => {
+      const created = new ResilientInformer<T>(
+        name,
+        this.kubeConfig,
+        path,
+        list,
+        labelSelector,
+        handlers,
+        this.logger,
+        stallMs,
+      );
+      this.probes.register(`informer:${name}`, created);
+      return created;
+    };
+
+    this.namespaces = informer<V1Namespace>(
+      'namespaces',
+      '/api/v1/namespaces',
+      () => core.listNamespace(),
+      undefined,
+      {
+        onUpdate: (namespace) => this.listener?.namespaceChanged(namespace),
+      },
+    );
+    for (const namespace of scopes) {
+      const esPath = namespace
+        ? `/apis/${EXTERNAL_SECRET_GROUP}/${EXTERNAL_SECRET_VERSION}/namespaces/${namespace}/${EXTERNAL_SECRET_PLURAL}`
+        : `/apis/${EXTERNAL_SECRET_GROUP}/${EXTERNAL_SECRET_VERSION}/${EXTERNAL_SECRET_PLURAL}`;
+      const group = {
+        group: EXTERNAL_SECRET_GROUP,
+        version: EXTERNAL_SECRET_VERSION,
+        plural: EXTERNAL_SECRET_PLURAL,
+      };
+      this.externalSecrets.push(
+        informer<ExternalSecret>(
+          `externalsecrets${namespace ? `:${namespace}` : ''}`,
+          esPath,
+          () =>
+            (namespace
+              ? customObjects.listNamespacedCustomObject({ ...group, namespace })
+              : customObjects.listClusterCustomObject(group)) as Promise<
+              KubernetesListObject<ExternalSecret>
+            >,
+          undefined,
+          {
+            onAdd: (object) => this.listener?.externalSecretAdded(object),
+            onUpdate: (object) => this.listener?.externalSecretUpdated(object),
+            onDelete: (object) => this.listener?.externalSecretDeleted(object),
+          },
+        ),
+      );
+      this.managedSecrets.push(
+        informer<V1Secret>(
+          `managed-secrets${namespace ? `:${namespace}` : ''}`,
+          namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
+          () =>
+            namespace
+              ? core.listNamespacedSecret({ namespace, labelSelector: selector })
+              : core.listSecretForAllNamespaces({ labelSelector: selector }),
+          selector,
+          { onDelete: (secret) => this.listener?.managedSecretDeleted(secret) },
+        ),
+      );
+    }
+    // Namespaces and Secrets first, so that the first ExternalSecret events find them cached.
+    await Promise.all([this.namespaces.start(), ...this.managedSecrets.map((each) => each.start())]);
+    await Promise.all(this.externalSecrets.map((each) => each.start()));
+  }
+
+  async stop(): Promise<void> {
+    this.listener = undefined;
+    await Promise.all(this.informers.map((each) => each.stop()));
+  }
+
+  private get informers(): Array<ResilientInformer<ExternalSecret | V1Secret | V1Namespace>> {
+    return [
+      ...this.externalSecrets,
+      ...this.managedSecrets,
+      ...(this.namespaces ? [this.namespaces] : []),
+    ] as Array<ResilientInformer<ExternalSecret | V1Secret | V1Namespace>>;
+  }
+
+  get synced(): boolean {
+    return this.informers.every((each) => each.synced);
+  }
+
+  get informerRestarts(): number {
+    return this.informers.reduce((sum, each) => sum + each.restarts, 0);
+  }
+
+  getExternalSecret(namespace: string, name: string): ExternalSecret | undefined {
+    for (const informer of this.externalSecrets) {
+      const found = informer.get(name, namespace);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  listExternalSecrets(namespace?: string): ExternalSecret[] {
+    return this.externalSecrets.flatMap((informer) => informer.list(namespace));
+  }
+
+  getNamespace(name: string): V1Namespace | undefined {
+    return this.namespaces?.get(name);
+  }
+
+  getManagedSecret(namespace: string, name: string): V1Secret | undefined {
+    for (const informer of this.managedSecrets) {
+      const found = informer.get(name, namespace);
+      if (found) return found;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,66 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { LOGGER } from '../logging/logging.constants.js';
+import type { ExternalSecret } from '../sync/external-secret.js';
+import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
+
+/** Event reasons of this controller (one vocabulary, documented in the README). */
+export const EventReason = {
+  Created: 'Created',
+  Updated: 'Updated',
+  SyncFailed: 'SyncFailed',
+  AccessDenied: 'AccessDenied',
+  InvalidSpec: 'InvalidSpec',
+} as const;
+export type EventReason = (typeof EventReason)[keyof typeof EventReason];
+
+/** Records Kubernetes Events on ExternalSecrets. A failure to record is logged, never fatal. */
+@Injectable()
+export class EventRecorder {
+  private readonly core: CoreV1Api;
+
+  constructor(
+    @Inject(KUBE_CONFIG) kubeConfig: KubeConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async record(
+    externalSecret: ExternalSecret,
+    type: 'Normal' | 'Warning',
+    reason: EventReason,
+    message: string,
+  ): Promise<void> {
+    const { name, namespace, uid, resourceVersion } = externalSecret.metadata;
+    const now = new Date();
+    try {
+      await this.core.createNamespacedEvent({
+        namespace: namespace!,
+        body: {
+          metadata: { generateName: `${name}.`, namespace },
+          involvedObject: {
+            apiVersion: externalSecret.apiVersion,
+            kind: externalSecret.kind,
+            name,
+            namespace,
+            uid,
+            resourceVersion,
+          },
+          type,
+          reason,
+          message: message.slice(0, 1024),
+          source: { component: FIELD_MANAGER },
+          reportingComponent: FIELD_MANAGER,
+          reportingInstance: process.env.HOSTNAME ?? FIELD_MANAGER,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (error) {
+      this.logger.warn({ namespace, name, reason, err: (error as Error).message }, 'could not record event');
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { ExternalSecretStatus } from '../sync/external-secret.js';
+import {
+  EXTERNAL_SECRET_GROUP,
+  EXTERNAL_SECRET_PLURAL,
+  EXTERNAL_SECRET_VERSION,
+  KUBE_CONFIG,
+} from './kubernetes.constants.js';
+
+/** Writes ExternalSecret status through the status subresource. */
+@Injectable()
+export class ExternalSecretStatusStore {
+  private readonly customObjects: CustomObjectsApi;
+
+  constructor(@Inject(KUBE_CONFIG) kubeConfig: KubeConfig) {
+    this.customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  async write(namespace: string, name: string, status: ExternalSecretStatus): Promise<void> {
+    await this.customObjects.patchNamespacedCustomObjectStatus(
+      {
+        group: EXTERNAL_SECRET_GROUP,
+        version: EXTERNAL_SECRET_VERSION,
+        plural: EXTERNAL_SECRET_PLURAL,
+        namespace,
+        name,
+        body: { status },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+}

@@ -1,0 +1,132 @@
+import {
+  ADD,
+  DELETE,
+  ERROR,
+  ListWatch,
+  UPDATE,
+  Watch,
+  type KubeConfig,
+  type KubernetesObject,
+  type ListPromise,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { ProbeReport, ProbeSubject } from '../health/probe-registry.js';
+
+export interface InformerHandlers<T> {
+  onAdd?(object: T): void;
+  onUpdate?(object: T): void;
+  onDelete?(object: T): void;
+}
+
+const MAX_RESTART_DELAY_MS = 30_000;
+
+/**
+ * A client-node informer that restarts itself: the library's informer stops on any error but 410 (which it
+ * handles by re-listing, and its re-list emits updates only, not a KES-style DELETED_ALL), so the owner must
+ * restart it, with exponential backoff. Tells the probes whether its cache holds the initial list (ready) and
+ * whether it has been down longer than the stall threshold (not live).
+ */
+export class ResilientInformer<T extends KubernetesObject> implements ProbeSubject {
+  private readonly informer: ListWatch<T>;
+  private downSince: number | undefined;
+  private restartDelayMs = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Restarts after errors; exposed for the metrics. */
+  restarts = 0;
+
+  constructor(
+    readonly name: string,
+    kubeConfig: KubeConfig,
+    path: string,
+    list: ListPromise<T>,
+    labelSelector: string | undefined,
+    handlers: InformerHandlers<T>,
+    private readonly logger: Logger,
+    private readonly stallThresholdMs: number,
+  ) {
+    this.informer = new ListWatch(path, new Watch(kubeConfig), list, false, labelSelector);
+    this.informer.on(ADD, (object) => {
+      this.healthy();
+      handlers.onAdd?.(object);
+    });
+    this.informer.on(UPDATE, (object) => {
+      this.healthy();
+      handlers.onUpdate?.(object);
+    });
+    this.informer.on(DELETE, (object) => {
+      this.healthy();
+      handlers.onDelete?.(object);
+    });
+    this.informer.on(ERROR, (error) => this.restartLater(error));
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.informer.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await this.informer.stop();
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.informer.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.informer.list(namespace);
+  }
+
+  /** The initial list is in the cache once the informer has a resource version to watch from. */
+  get synced(): boolean {
+    return this.informer.latestResourceVersion() !== '';
+  }
+
+  live(): ProbeReport {
+    if (this.downSince !== undefined && Date.now() - this.downSince > this.stallThresholdMs) {
+      return {
+        ok: false,
+        detail: `${this.name} watch down for ${Math.round((Date.now() - this.downSince) / 1000)}s`,
+      };
+    }
+    return { ok: true };
+  }
+
+  ready(): ProbeReport {
+    return this.synced ? { ok: true } : { ok: false, detail: `${this.name} initial list not cached yet` };
+  }
+
+  private healthy(): void {
+    this.downSince = undefined;
+    this.restartDelayMs = 0;
+  }
+
+  private restartLater(error: unknown): void {
+    if (this.stopped) return;
+    this.downSince ??= Date.now();
+    this.restartDelayMs = Math.min(this.restartDelayMs ? this.restartDelayMs * 2 : 500, MAX_RESTART_DELAY_MS);
+    const delay = this.restartDelayMs * (0.5 + Math.random() / 2);
+    this.logger.warn(
+      { informer: this.name, err: describeError(error), retryInMs: Math.round(delay) },
+      'watch failed; restarting',
+    );
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restarts += 1;
+      this.informer.start().then(
+        () => {
+          if (this.synced) this.healthy();
+        },
+        (startError: unknown) => this.restartLater(startError),
+      );
+    }, delay);
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 300);
+  return String(error).slice(0, 300);
+}

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram } from 'prom-client';
+
+export type SyncOutcome = 'success' | 'error';
+
+/**
+ * The controller's metrics, on prom-client's default registry (the one /metrics serves). Label values are
+ * names, namespaces, backend types and operation names only: never a value, key, role or message.
+ */
+@Injectable()
+export class ControllerMetrics {
+  private readonly syncCalls = new Counter({
+    name: 'kubernetes_external_secrets_sync_calls_count',
+    help: 'Syncs of ExternalSecrets by outcome (KES-compatible)',
+    labelNames: ['name', 'namespace', 'backend', 'status'],
+  });
+  private readonly lastSyncState = new Gauge({
+    name: 'kubernetes_external_secrets_last_sync_call_state',
+    help: 'Outcome of the last sync of an ExternalSecret: 1 success, -1 error (KES-compatible)',
+    labelNames: ['name', 'namespace', 'backend'],
+  });
+  private readonly legacySyncCalls = new Counter({
+    name: 'sync_calls',
+    help: 'Syncs of ExternalSecrets by outcome (the KES README name)',
+    labelNames: ['name', 'namespace', 'backend', 'status'],
+  });
+  private readonly legacyLastState = new Gauge({
+    name: 'last_state',
+    help: 'Outcome of the last sync: 1 success, -1 error (the KES README name)',
+    labelNames: ['name', 'namespace', 'backend'],
+  });
+  private readonly lastSuccess = new Gauge({
+    name: 'kubernetes_external_secrets_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful sync of an ExternalSecret (staleness without status writes)',
+    labelNames: ['name', 'namespace', 'backend'],
+  });
+  private readonly backendCalls = new Counter({
+    name: 'kubernetes_external_secrets_backend_calls_total',
+    help: 'Calls to secret backends and STS, one per real API call',
+    labelNames: ['backend', 'operation', 'status'],
+  });
+  private readonly syncDuration = new Histogram({
+    name: 'kubernetes_external_secrets_sync_duration_seconds',
+    help: 'Duration of one reconcile of an ExternalSecret',
+    labelNames: ['backend'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'kubernetes_external_secrets_queue_depth',
+    help: 'ExternalSecrets waiting in the work queue',
+  });
+  readonly queueWait = new Histogram({
+    name: 'kubernetes_external_secrets_queue_wait_seconds',
+    help: 'Time an ExternalSecret waited in the work queue',
+    labelNames: ['lane'],
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
+  });
+
+  /** Backends each object's series carry, so that a deleted object's series can be removed. */
+  private readonly backendsByObject = new Map<string, Set<string>>();
+
+  recordSync(name: string, namespace: string, backend: string, outcome: SyncOutcome, seconds: number): void {
+    const key = `${namespace}/${name}`;
+    const backends = this.backendsByObject.get(key) ?? new Set<string>();
+    backends.add(backend);
+    this.backendsByObject.set(key, backends);
+    this.syncCalls.inc({ name, namespace, backend, status: outcome });
+    this.legacySyncCalls.inc({ name, namespace, backend, status: outcome });
+    const state = outcome === 'success' ? 1 : -1;
+    this.lastSyncState.set({ name, namespace, backend }, state);
+    this.legacyLastState.set({ name, namespace, backend }, state);
+    if (outcome === 'success') this.lastSuccess.set({ name, namespace, backend }, Date.now() / 1000);
+    this.syncDuration.observe({ backend }, seconds);
+  }
+
+  recordBackendCall(backend: string, operation: string, status: 'success' | 'error', count = 1): void {
+    this.backendCalls.inc({ backend, operation, status }, count);
+  }
+
+  /** Drops every series of a deleted ExternalSecret (KES kept them forever). */
+  forgetExternalSecret(name: string, namespace: string): void {
+    const key = `${namespace}/${name}`;
+    for (const backend of this.backendsByObject.get(key) ?? []) {
+      for (const gauge of [this.lastSyncState, this.legacyLastState, this.lastSuccess]) {
+        gauge.remove({ name, namespace, backend });
+      }
+      for (const counter of [this.syncCalls, this.legacySyncCalls]) {
+        for (const status of ['success', 'error']) counter.remove({ name, namespace, backend, status });
+      }
+    }
+    this.backendsByObject.delete(key);
+  }
+}

@@ -1,0 +1,233 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { BackendError, sanitizeErrorText } from '../backends/backend-errors.js';
+import { BackendRegistry } from '../backends/backend-registry.js';
+import {
+  RemoteKeyNotFoundError,
+  requestKey,
+  type BackendIdentity,
+  type RemoteRequest,
+  type SecretBackend,
+} from '../backends/secret-backend.js';
+import { ValueFetcher } from '../backends/value-fetcher.service.js';
+import { ControllerConfig } from '../config/controller-config.js';
+import { ClusterCache } from '../kubernetes/cluster-cache.service.js';
+import { EventReason, EventRecorder } from '../kubernetes/event-recorder.js';
+import { ExternalSecretStatusStore } from '../kubernetes/external-secret-status.store.js';
+import { SecretStore } from '../kubernetes/secret-store.js';
+import { LOGGER } from '../logging/logging.constants.js';
+import { ControllerMetrics } from '../metrics/controller-metrics.js';
+import { accessDenialReason } from './access-policy.js';
+import type { ExternalSecret } from './external-secret.js';
+import { InvalidSpecError, normalizeSpec, type NormalizedSpec, type ValueSource } from './normalize-spec.js';
+import { buildSecretData, ValueError } from './secret-data.js';
+import {
+  assertSecretFits,
+  buildDesiredSecret,
+  secretNeedsWrite,
+  SecretTooLargeError,
+} from './secret-manifest.js';
+import { nextStatus, type SyncOutcome } from './sync-status.js';
+import { TemplateError } from './template.js';
+import type { WorkItem, WorkResult } from './work-queue.js';
+
+/** What an ExternalSecret reads, kept so that the refresh scheduler can prefetch a whole identity at once. */
+export interface FetchPlan {
+  readonly backend: SecretBackend;
+  readonly identity: BackendIdentity;
+  readonly requests: readonly RemoteRequest[];
+}
+
+export interface ReconcileResult {
+  readonly result: WorkResult;
+  readonly plan?: FetchPlan;
+}
+
+/** A sync failure with the reason and message that status, the event and the log line carry. */
+class SyncFailure extends Error {
+  constructor(
+    readonly reason: EventReason,
+    message: string,
+    readonly retry: boolean,
+  ) {
+    super(message);
+  }
+}
+
+function requestFor(source: ValueSource): RemoteRequest {
+  return source.kind === 'path'
+    ? { kind: 'path', path: source.path, recursive: source.recursive }
+    : { kind: 'key', key: source.key, version: source.version };
+}
+
+/**
+ * Level-triggered, idempotent sync of one ExternalSecret: normalise, authorise, fetch (shared and batched),
+ * build the desired Secret, write it only on a real difference, then write status only if it changed. A
+ * failure never touches the existing Secret.
+ */
+@Injectable()
+export class Reconciler {
+  constructor(
+    private readonly config: ControllerConfig,
+    private readonly cluster: ClusterCache,
+    private readonly backends: BackendRegistry,
+    private readonly fetcher: ValueFetcher,
+    private readonly secrets: SecretStore,
+    private readonly statuses: ExternalSecretStatusStore,
+    private readonly events: EventRecorder,
+    private readonly metrics: ControllerMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Whether this controller instance handles the object (INSTANCE_ID against spec.controllerId, as KES). */
+  handles(externalSecret: ExternalSecret): boolean {
+    const spec = externalSecret.spec ?? externalSecret.secretDescriptor;
+    return (spec?.controllerId ?? '') === this.config.instanceId;
+  }
+
+  async reconcile(item: WorkItem): Promise<ReconcileResult> {
+    const [namespace, name] = item.key.split('/') as [string, string];
+    const externalSecret = this.cluster.getExternalSecret(namespace, name);
+    if (!externalSecret || !this.handles(externalSecret)) return { result: 'done' };
+
+    const started = process.hrtime.bigint();
+    let backendType = (externalSecret.spec ?? externalSecret.secretDescriptor)?.backendType ?? 'unknown';
+    let plan: FetchPlan | undefined;
+    let outcome: SyncOutcome;
+    let written: 'created' | 'updated' | undefined;
+    let retry = false;
+    try {
+      const spec = this.normalize(externalSecret);
+      backendType = spec.backendType;
+      plan = this.plan(externalSecret, spec);
+      written = await this.sync(externalSecret, spec, plan, item.freshAfter);
+      outcome = { ok: true };
+    } catch (error) {
+      const failure = this.asFailure(error);
+      retry = failure.retry;
+      outcome = { ok: false, reason: failure.reason, message: failure.message };
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.metrics.recordSync(name, namespace, backendType, outcome.ok ? 'success' : 'error', seconds);
+
+    try {
+      await this.report(externalSecret, backendType, outcome, written);
+    } catch (error) {
+      this.logger.warn(
+        { namespace, name, backend: backendType, err: sanitizeErrorText(String(error)) },
+        'could not write status',
+      );
+      retry = true;
+    }
+    return { result: retry ? 'retry' : 'done', plan };
+  }
+
+  private normalize(externalSecret: ExternalSecret): NormalizedSpec {
+    try {
+      return normalizeSpec(externalSecret);
+    } catch (error) {
+      if (error instanceof InvalidSpecError)
+        throw new SyncFailure(EventReason.InvalidSpec, error.message, false);
+      throw error;
+    }
+  }
+
+  private plan(externalSecret: ExternalSecret, spec: NormalizedSpec): FetchPlan {
+    const backend = this.backends.find(spec.backendType);
+    if (!backend) {
+      throw new SyncFailure(
+        EventReason.InvalidSpec,
+        `backendType ${spec.backendType} is not served by this controller (it serves ${this.backends.types.join(', ')})`,
+        false,
+      );
+    }
+    const { namespace, name } = externalSecret.metadata;
+    const denial = accessDenialReason(
+      spec,
+      this.cluster.getNamespace(namespace!)?.metadata?.annotations,
+      this.config,
+    );
+    if (denial) {
+      throw new SyncFailure(
+        EventReason.AccessDenied,
+        `not allowed to fetch secret: ${namespace}/${name}: ${denial}`,
+        false,
+      );
+    }
+    const requests = new Map(
+      spec.sources.map((source) => [requestKey(requestFor(source)), requestFor(source)]),
+    );
+    return { backend, identity: backend.identityFor(spec, namespace!), requests: [...requests.values()] };
+  }
+
+  private async sync(
+    externalSecret: ExternalSecret,
+    spec: NormalizedSpec,
+    plan: FetchPlan,
+    freshAfter: number,
+  ): Promise<'created' | 'updated' | undefined> {
+    const values = await this.fetcher.fetch(plan.backend, plan.identity, plan.requests, freshAfter);
+    const data = buildSecretData(spec.sources, (source) => {
+      const value = values.get(requestKey(requestFor(source)));
+      if (value === undefined || value instanceof Error) throw value ?? new ValueError('no value');
+      return value;
+    });
+    const desired = buildDesiredSecret(externalSecret, spec, data);
+    assertSecretFits(desired);
+
+    const { namespace, name, generation } = externalSecret.metadata;
+    const live: V1Secret | undefined =
+      this.cluster.getManagedSecret(namespace!, name!) ?? (await this.secrets.read(namespace!, name!));
+    // A spec change is applied even without a visible difference, so keys it dropped are removed (SSA).
+    const specChanged = externalSecret.status?.observedGeneration !== generation;
+    if (!secretNeedsWrite(desired, live) && !specChanged) return undefined;
+    await this.secrets.apply(desired);
+    return live ? 'updated' : 'created';
+  }
+
+  private asFailure(error: unknown): SyncFailure {
+    if (error instanceof SyncFailure) return error;
+    if (error instanceof RemoteKeyNotFoundError)
+      return new SyncFailure(EventReason.SyncFailed, error.message, false);
+    if (
+      error instanceof ValueError ||
+      error instanceof TemplateError ||
+      error instanceof SecretTooLargeError
+    ) {
+      return new SyncFailure(EventReason.SyncFailed, error.message, false);
+    }
+    if (error instanceof BackendError)
+      return new SyncFailure(EventReason.SyncFailed, error.message, error.transient);
+    const message = error instanceof Error ? error.message : String(error);
+    return new SyncFailure(EventReason.SyncFailed, sanitizeErrorText(message), true);
+  }
+
+  private async report(
+    externalSecret: ExternalSecret,
+    backend: string,
+    outcome: SyncOutcome,
+    written: 'created' | 'updated' | undefined,
+  ): Promise<void> {
+    const { namespace, name, generation } = externalSecret.metadata;
+    const context = { namespace, name, backend };
+    const status = nextStatus(externalSecret.status, generation, outcome, written !== undefined, new Date());
+    if (written) {
+      this.logger.info(context, `Secret ${written}`);
+      await this.events.record(
+        externalSecret,
+        'Normal',
+        written === 'created' ? EventReason.Created : EventReason.Updated,
+        `Secret ${namespace}/${name} ${written}`,
+      );
+    }
+    if (!outcome.ok) {
+      const changed = externalSecret.status?.status !== status?.status && status !== undefined;
+      // One warning and event per new error, debug while it repeats: no log or event floods.
+      this.logger[changed ? 'warn' : 'debug']({ ...context, reason: outcome.reason }, outcome.message);
+      if (changed)
+        await this.events.record(externalSecret, 'Warning', outcome.reason as EventReason, outcome.message);
+    }
+    if (status) await this.statuses.write(namespace!, name!, status);
+  }
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { nextStatus } from './sync-status.js';
+
+const now = new Date('2026-11-29T10:00:00.123Z');
+const later = new Date('2026-11-29T10:05:00Z');
+
+describe('nextStatus', () => {
+  const synced = nextStatus(undefined, 3, { ok: true }, true, now)!;
+
+  it('writes KES fields and a Ready condition', () => {
+    expect(synced).toEqual({
+      status: 'SUCCESS',
+      lastSync: '2026-11-29T10:00:00Z',
+      observedGeneration: 3,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Synced',
+          message: 'the Secret is in sync',
+          observedGeneration: 3,
+          lastTransitionTime: '2026-11-29T10:00:00Z',
+        },
+      ],
+    });
+  });
+
+  it('writes nothing when nothing changed (no status write per poll)', () => {
+    expect(nextStatus(synced, 3, { ok: true }, false, later)).toBeUndefined();
+  });
+
+  it('writes when the Secret was written, the generation moved, or the outcome changed', () => {
+    expect(nextStatus(synced, 3, { ok: true }, true, later)?.lastSync).toBe('2026-11-29T10:05:00Z');
+    expect(nextStatus(synced, 4, { ok: true }, false, later)?.observedGeneration).toBe(4);
+    const failed = nextStatus(
+      synced,
+      3,
+      { ok: false, reason: 'SyncFailed', message: 'remote key a not found' },
+      false,
+      later,
+    )!;
+    expect(failed.status).toBe('ERROR, remote key a not found');
+    expect(failed.conditions![0]).toMatchObject({
+      status: 'False',
+      reason: 'SyncFailed',
+      lastTransitionTime: '2026-11-29T10:05:00Z',
+    });
+  });
+
+  it('keeps the transition time while the condition status stays', () => {
+    const failed = nextStatus(synced, 3, { ok: false, reason: 'SyncFailed', message: 'a' }, false, later)!;
+    const failedAgain = nextStatus(
+      failed,
+      3,
+      { ok: false, reason: 'SyncFailed', message: 'b' },
+      false,
+      new Date('2026-11-29T11:00:00Z'),
+    )!;
+    expect(failedAgain.conditions![0]!.lastTransitionTime).toBe('2026-11-29T10:05:00Z');
+  });
+});

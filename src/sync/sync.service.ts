@@ -1,0 +1,143 @@
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ValueFetcher } from '../backends/value-fetcher.service.js';
+import { ControllerConfig } from '../config/controller-config.js';
+import { ProbeRegistry } from '../health/probe-registry.js';
+import { ClusterCache, type ClusterEventListener } from '../kubernetes/cluster-cache.service.js';
+import { LOGGER } from '../logging/logging.constants.js';
+import { ControllerMetrics } from '../metrics/controller-metrics.js';
+import type { ExternalSecret } from './external-secret.js';
+import { Reconciler, type FetchPlan } from './reconciler.service.js';
+import { RefreshScheduler } from './refresh-scheduler.js';
+import { WorkQueue, type WorkItem, type WorkResult } from './work-queue.js';
+
+const CONCURRENCY = 10;
+const SCHEDULER_TICK_MS = 200;
+
+const keyOf = (object: { metadata?: { namespace?: string; name?: string } }) =>
+  `${object.metadata?.namespace}/${object.metadata?.name}`;
+
+/**
+ * The controller loop: informer events and the refresh scheduler only enqueue keys; the work queue runs the
+ * reconciler. New objects, spec changes and deleted Secrets go in the urgent lane, ahead of refreshes.
+ */
+@Injectable()
+export class SyncService implements ClusterEventListener, BeforeApplicationShutdown {
+  private readonly queue: WorkQueue;
+  private readonly scheduler: RefreshScheduler;
+  private readonly plans = new Map<string, FetchPlan>();
+  private readonly generations = new Map<string, number | undefined>();
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: ControllerConfig,
+    private readonly cluster: ClusterCache,
+    private readonly reconciler: Reconciler,
+    private readonly fetcher: ValueFetcher,
+    private readonly metrics: ControllerMetrics,
+    probes: ProbeRegistry,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.queue = new WorkQueue((item) => this.process(item), {
+      concurrency: CONCURRENCY,
+      baseRetryDelayMs: 1000,
+      maxRetryDelayMs: 5 * 60_000,
+      onDequeue: (item) =>
+        this.metrics.queueWait.observe({ lane: item.lane }, (Date.now() - item.enqueuedAt) / 1000),
+    });
+    this.scheduler = new RefreshScheduler(config.pollerIntervalMs);
+    probes.register('work-queue', {
+      live: () => ({ ok: true }),
+      ready: () => ({ ok: true }),
+    });
+  }
+
+  /** Starts the informers (their initial lists enqueue every object) and the refresh ticker. */
+  async start(): Promise<void> {
+    await this.cluster.start(this);
+    if (!this.config.pollingDisabled) {
+      this.ticker = setInterval(() => void this.refreshDue(), SCHEDULER_TICK_MS);
+    }
+    this.logger.info(
+      { pollerIntervalMs: this.config.pollerIntervalMs, pollingDisabled: this.config.pollingDisabled },
+      'watching ExternalSecrets',
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.ticker);
+    await this.cluster.stop();
+    await this.queue.drain();
+  }
+
+  externalSecretAdded(externalSecret: ExternalSecret): void {
+    this.generations.set(keyOf(externalSecret), externalSecret.metadata.generation);
+    if (this.reconciler.handles(externalSecret)) this.queue.add(keyOf(externalSecret), 'urgent');
+  }
+
+  /** Only a spec change (a new generation) syncs at once; status echoes of our own writes are ignored. */
+  externalSecretUpdated(externalSecret: ExternalSecret): void {
+    const key = keyOf(externalSecret);
+    if (this.generations.get(key) === externalSecret.metadata.generation) return;
+    this.generations.set(key, externalSecret.metadata.generation);
+    if (this.reconciler.handles(externalSecret)) this.queue.add(key, 'urgent');
+  }
+
+  externalSecretDeleted(externalSecret: ExternalSecret): void {
+    const key = keyOf(externalSecret);
+    this.generations.delete(key);
+    this.plans.delete(key);
+    this.scheduler.unschedule(key);
+    this.queue.forget(key);
+    this.metrics.forgetExternalSecret(externalSecret.metadata.name!, externalSecret.metadata.namespace!);
+  }
+
+  /** A namespace's policy annotations may have changed: re-check its ExternalSecrets. */
+  namespaceChanged(namespace: V1Namespace): void {
+    for (const externalSecret of this.cluster.listExternalSecrets(namespace.metadata?.name)) {
+      if (this.reconciler.handles(externalSecret)) this.queue.add(keyOf(externalSecret), 'periodic');
+    }
+  }
+
+  /** A managed Secret deleted by hand is recreated at once, also with polling disabled. */
+  managedSecretDeleted(secret: V1Secret): void {
+    const key = keyOf(secret);
+    const [namespace, name] = key.split('/') as [string, string];
+    if (this.cluster.getExternalSecret(namespace, name)) this.queue.add(key, 'urgent');
+  }
+
+  private async process(item: WorkItem): Promise<WorkResult> {
+    this.metrics.queueDepth.set(this.queue.depth);
+    const { result, plan } = await this.reconciler.reconcile(item);
+    if (plan) this.plans.set(item.key, plan);
+    if (
+      !this.config.pollingDisabled &&
+      this.cluster.getExternalSecret(...(item.key.split('/') as [string, string]))
+    ) {
+      this.scheduler.schedule(item.key, plan?.identity.cacheKey ?? item.key);
+    }
+    return result;
+  }
+
+  /**
+   * Enqueues the refreshes that are due. For each identity, the reads of all its due objects are fetched
+   * first, together, in full batches; the reconciles then find them in the fetcher's cache.
+   */
+  private async refreshDue(): Promise<void> {
+    const tickTime = Date.now();
+    const groups = this.scheduler.takeDue();
+    await Promise.all(
+      [...groups.values()].map(async (keys) => {
+        const plans = keys.map((key) => this.plans.get(key)).filter((plan) => plan !== undefined);
+        const first = plans[0];
+        if (first) {
+          const requests = plans.flatMap((plan) => plan.requests);
+          await this.fetcher.fetch(first.backend, first.identity, requests, tickTime).catch(() => undefined);
+        }
+        for (const key of keys) this.queue.add(key, 'periodic', tickTime);
+      }),
+    );
+    this.metrics.queueDepth.set(this.queue.depth);
+  }
+}

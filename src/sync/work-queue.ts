@@ -1,0 +1,152 @@
+/** Urgent: new objects, spec changes, deleted Secrets. Periodic: refreshes. Urgent work is always taken first. */
+export type Lane = 'urgent' | 'periodic';
+
+export interface WorkItem {
+  readonly key: string;
+  readonly lane: Lane;
+  /** Remote values must have been fetched at or after this time (epoch ms). */
+  readonly freshAfter: number;
+  readonly enqueuedAt: number;
+}
+
+export interface WorkQueueOptions {
+  readonly concurrency: number;
+  readonly baseRetryDelayMs: number;
+  readonly maxRetryDelayMs: number;
+  readonly random?: () => number;
+  readonly now?: () => number;
+  readonly onDequeue?: (item: WorkItem) => void;
+}
+
+/** What the handler says about an item: done, or retry with backoff. */
+export type WorkResult = 'done' | 'retry';
+
+/**
+ * A keyed work queue as controllers need it: a key waits at most once (re-adding merges), is never processed
+ * twice at once (re-added while in flight, it runs again after), runs with bounded concurrency, takes urgent
+ * work before periodic refreshes, and retries failures with exponential backoff and jitter.
+ */
+export class WorkQueue {
+  private readonly waiting = new Map<string, WorkItem>();
+  private readonly lanes: Record<Lane, string[]> = { urgent: [], periodic: [] };
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly failures = new Map<string, number>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private accepting = true;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly handler: (item: WorkItem) => Promise<WorkResult>,
+    private readonly options: WorkQueueOptions,
+  ) {
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+  }
+
+  add(key: string, lane: Lane, freshAfter = this.now()): void {
+    if (!this.accepting) return;
+    const existing = this.waiting.get(key);
+    if (existing) {
+      const promote = lane === 'urgent' && existing.lane === 'periodic';
+      this.waiting.set(key, {
+        ...existing,
+        lane: promote ? 'urgent' : existing.lane,
+        freshAfter: Math.max(existing.freshAfter, freshAfter),
+      });
+      if (promote) this.lanes.urgent.push(key);
+    } else {
+      this.waiting.set(key, { key, lane, freshAfter, enqueuedAt: this.now() });
+      this.lanes[lane].push(key);
+    }
+    this.pump();
+  }
+
+  /** Forgets a key entirely (its object was deleted): no pending run, no retry, no backoff state. */
+  forget(key: string): void {
+    this.waiting.delete(key);
+    this.failures.delete(key);
+    clearTimeout(this.retryTimers.get(key));
+    this.retryTimers.delete(key);
+  }
+
+  get depth(): number {
+    return this.waiting.size;
+  }
+
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  /** Stops taking work and waits for what is in flight; nothing is abandoned half-way. */
+  async drain(): Promise<void> {
+    this.accepting = false;
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
+    this.waiting.clear();
+    this.lanes.urgent.length = 0;
+    this.lanes.periodic.length = 0;
+    await Promise.all(this.inFlight.values());
+  }
+
+  private pump(): void {
+    while (this.accepting && this.inFlight.size < this.options.concurrency) {
+      const item = this.next();
+      if (!item) return;
+      this.waiting.delete(item.key);
+      this.options.onDequeue?.(item);
+      const run = this.run(item).finally(() => {
+        this.inFlight.delete(item.key);
+        this.pump();
+      });
+      this.inFlight.set(item.key, run);
+    }
+  }
+
+  /** The first waiting key that is not in flight, urgent lane first. Stale lane entries are skipped. */
+  private next(): WorkItem | undefined {
+    for (const lane of ['urgent', 'periodic'] as const) {
+      const keys = this.lanes[lane];
+      for (let index = 0; index < keys.length; index++) {
+        const key = keys[index]!;
+        const item = this.waiting.get(key);
+        if (!item || item.lane !== lane) {
+          keys.splice(index--, 1);
+          continue;
+        }
+        if (this.inFlight.has(key)) continue;
+        keys.splice(index, 1);
+        return item;
+      }
+    }
+    return undefined;
+  }
+
+  private async run(item: WorkItem): Promise<void> {
+    let result: WorkResult;
+    try {
+      result = await this.handler(item);
+    } catch {
+      result = 'retry';
+    }
+    if (result === 'done') {
+      this.failures.delete(item.key);
+      return;
+    }
+    const failures = (this.failures.get(item.key) ?? 0) + 1;
+    this.failures.set(item.key, failures);
+    const backoff = Math.min(
+      this.options.maxRetryDelayMs,
+      this.options.baseRetryDelayMs * 2 ** (failures - 1),
+    );
+    const delay = backoff * (0.5 + this.random() / 2);
+    clearTimeout(this.retryTimers.get(item.key));
+    this.retryTimers.set(
+      item.key,
+      setTimeout(() => {
+        this.retryTimers.delete(item.key);
+        this.add(item.key, 'periodic');
+      }, delay),
+    );
+  }
+}
