@@ -7,3 +7,18 @@ export function statusCodeOf(error: unknown): number | undefined {
   }
   return undefined;
 }
+
+/** The API server's own Status message of a failed call (the client's error text wraps it in noise). */
+export function apiErrorMessage(error: unknown): string | undefined {
+  if (!(error instanceof ApiException)) return undefined;
+  const body: unknown = error.body;
+  if (typeof body === 'string') {
+    try {
+      const status = JSON.parse(body) as { message?: string };
+      if (status.message) return `the API server refused the write (${error.code}): ${status.message}`;
+    } catch {
+      // not a Status object; fall through to the code alone
+    }
+  }
+  return `the API server answered ${error.code}`;
+}

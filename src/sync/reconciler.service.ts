@@ -12,6 +12,7 @@ import {
 } from '../backends/secret-backend.js';
 import { ValueFetcher } from '../backends/value-fetcher.service.js';
 import { ControllerConfig } from '../config/controller-config.js';
+import { apiErrorMessage, statusCodeOf } from '../kubernetes/api-errors.js';
 import { ClusterCache } from '../kubernetes/cluster-cache.service.js';
 import { EventReason, EventRecorder } from '../kubernetes/event-recorder.js';
 import { ExternalSecretStatusStore } from '../kubernetes/external-secret-status.store.js';
@@ -199,6 +200,15 @@ export class Reconciler {
     }
     if (error instanceof BackendError)
       return new SyncFailure(EventReason.SyncFailed, error.message, error.transient);
+    const apiMessage = apiErrorMessage(error);
+    if (apiMessage !== undefined) {
+      // Invalid (422) will not pass on a retry; conflicts, throttling and outages may.
+      return new SyncFailure(
+        EventReason.SyncFailed,
+        sanitizeErrorText(apiMessage),
+        statusCodeOf(error) !== 422,
+      );
+    }
     const message = error instanceof Error ? error.message : String(error);
     return new SyncFailure(EventReason.SyncFailed, sanitizeErrorText(message), true);
   }

@@ -125,3 +125,103 @@ export async function withStatusMessage<T>(call: Promise<T>): Promise<T> {
     throw error;
   }
 }
+
+type Clients = ReturnType<typeof kubeClients>;
+export interface ExternalSecretObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; generation?: number; resourceVersion?: string; uid?: string };
+  spec?: Record<string, unknown>;
+  secretDescriptor?: Record<string, unknown>;
+  status?: {
+    status?: string;
+    lastSync?: string;
+    observedGeneration?: number;
+    conditions?: Array<Record<string, unknown>>;
+  };
+}
+
+const group = { group: GROUP, version: VERSION, plural: PLURAL };
+
+export async function createExternalSecret(
+  clients: Clients,
+  namespace: string,
+  manifest: object,
+): Promise<void> {
+  await withStatusMessage(
+    clients.customObjects.createNamespacedCustomObject({
+      ...group,
+      namespace,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ExternalSecret', ...manifest },
+    }),
+  );
+}
+
+export async function readExternalSecret(clients: Clients, namespace: string, name: string) {
+  return (await clients.customObjects.getNamespacedCustomObject({
+    ...group,
+    namespace,
+    name,
+  })) as ExternalSecretObject;
+}
+
+/** Replaces an ExternalSecret's spec (a JSON merge patch on spec would merge lists element-wise). */
+export async function replaceExternalSecretSpec(
+  clients: Clients,
+  namespace: string,
+  name: string,
+  spec: object,
+) {
+  const current = await readExternalSecret(clients, namespace, name);
+  await clients.customObjects.replaceNamespacedCustomObject({
+    ...group,
+    namespace,
+    name,
+    body: { ...current, spec },
+  });
+}
+
+/** The Secret's data decoded as UTF-8, or undefined while it does not exist. */
+export async function readSecretData(clients: Clients, namespace: string, name: string) {
+  try {
+    const secret = await clients.core.readNamespacedSecret({ name, namespace });
+    return {
+      secret,
+      data: Object.fromEntries(
+        Object.entries(secret.data ?? {}).map(([key, value]) => [
+          key,
+          Buffer.from(value, 'base64').toString('utf8'),
+        ]),
+      ),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until the ExternalSecret's status matches (status text by prefix). */
+export async function waitForStatus(
+  clients: Clients,
+  namespace: string,
+  name: string,
+  prefix: string,
+  timeoutMs = 20_000,
+) {
+  return eventually(
+    `${namespace}/${name} status starting with "${prefix}"`,
+    async () => {
+      const object = await readExternalSecret(clients, namespace, name);
+      return object.status?.status?.startsWith(prefix) ? object : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Events recorded on an object, as "type reason: message". */
+export async function eventsOf(clients: Clients, namespace: string, name: string): Promise<string[]> {
+  const events = await clients.core.listNamespacedEvent({
+    namespace,
+    fieldSelector: `involvedObject.name=${name}`,
+  });
+  return events.items.map((event) => `${event.type} ${event.reason}: ${event.message}`);
+}

@@ -67,7 +67,7 @@ export class ParameterStoreBackend implements SecretBackend<AwsIdentity> {
       throw toBackendError(error, `GetParameters (${identity.description})`);
     }
     for (const request of chunk) {
-      const found = output.Parameters?.find((parameter) => matches(parameter, request.key));
+      const found = pick(output.Parameters ?? [], request.key);
       results.set(
         requestKey(request),
         found ? { type: 'text', text: found.Value ?? '' } : new RemoteKeyNotFoundError(request.key),
@@ -112,8 +112,25 @@ export class ParameterStoreBackend implements SecretBackend<AwsIdentity> {
   }
 }
 
-/** GetParameters answers `name:3` with the parameter's plain name and its Selector. */
-function matches(parameter: Parameter, requested: string): boolean {
-  if (parameter.Name === requested) return true;
-  return parameter.Selector !== undefined && `${parameter.Name}${parameter.Selector}` === requested;
+/**
+ * Finds a requested name among GetParameters' answers. A `name:3` or `name:label` request is answered with
+ * the plain name and, from AWS, a Selector (emulators may leave the Selector out, so the version number is
+ * checked too); a plain name gets the latest version when the same call also asked for an older one.
+ */
+function pick(parameters: readonly Parameter[], requested: string): Parameter | undefined {
+  const separator = requested.lastIndexOf(':');
+  const selector = separator > 0 ? requested.slice(separator + 1) : undefined;
+  const name = selector === undefined ? requested : requested.slice(0, separator);
+  const sameName = parameters.filter((parameter) => parameter.Name === name);
+  if (selector === undefined) {
+    return sameName
+      .filter((parameter) => parameter.Selector === undefined)
+      .reduce<Parameter | undefined>(
+        (latest, each) => ((each.Version ?? 0) > (latest?.Version ?? -1) ? each : latest),
+        undefined,
+      );
+  }
+  return sameName.find(
+    (parameter) => parameter.Selector === `:${selector}` || String(parameter.Version) === selector,
+  );
 }

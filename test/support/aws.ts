@@ -1,0 +1,111 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand, SSMClient, type ParameterType } from '@aws-sdk/client-ssm';
+
+const endpoint = () => process.env.MOTO_ENDPOINT!;
+export const secretsManager = (region = process.env.AWS_REGION) =>
+  new SecretsManagerClient({ endpoint: endpoint(), region });
+export const ssm = () => new SSMClient({ endpoint: endpoint(), region: process.env.AWS_REGION });
+
+/** Creates a Secrets Manager secret, or puts a new current version if it exists. */
+export async function putSecret(name: string, value: string | Uint8Array, region?: string): Promise<string> {
+  const payload = typeof value === 'string' ? { SecretString: value } : { SecretBinary: value };
+  try {
+    const created = await secretsManager(region).send(new CreateSecretCommand({ Name: name, ...payload }));
+    return created.VersionId!;
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceExistsException') throw error;
+    const put = await secretsManager(region).send(new PutSecretValueCommand({ SecretId: name, ...payload }));
+    return put.VersionId!;
+  }
+}
+
+export async function updateSecret(name: string, value: string): Promise<void> {
+  await secretsManager().send(new UpdateSecretCommand({ SecretId: name, SecretString: value }));
+}
+
+export async function putParameter(
+  name: string,
+  value: string,
+  type: ParameterType = 'SecureString',
+): Promise<void> {
+  await ssm().send(new PutParameterCommand({ Name: name, Value: value, Type: type, Overwrite: true }));
+}
+
+/**
+ * A small HTTP proxy in front of moto that counts backend calls by operation (X-Amz-Target for Secrets
+ * Manager and SSM, Action for STS) and can fail them: `throttle` answers ThrottlingException, `down` drops
+ * the connection. Calls are counted at the wire, not by the controller's own metrics.
+ */
+export class CountingAwsProxy {
+  readonly calls = new Map<string, number>();
+  mode: 'pass' | 'throttle' | 'down' = 'pass';
+  private server: Server | undefined;
+
+  async start(): Promise<string> {
+    const target = new URL(endpoint());
+    this.server = createServer((incoming, outgoing) => {
+      const chunks: Buffer[] = [];
+      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+      incoming.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const amzTarget = incoming.headers['x-amz-target'];
+        const operation =
+          typeof amzTarget === 'string'
+            ? (amzTarget.split('.').pop() ?? amzTarget)
+            : (/Action=(\w+)/.exec(body.toString('utf8'))?.[1] ?? 'unknown');
+        const region =
+          /Credential=[^/]+\/\d+\/([\w-]+)\//.exec(incoming.headers.authorization ?? '')?.[1] ?? 'unknown';
+        for (const counted of [operation, `${operation}@${region}`])
+          this.calls.set(counted, (this.calls.get(counted) ?? 0) + 1);
+        if (this.mode === 'down') {
+          incoming.socket.destroy();
+          return;
+        }
+        if (this.mode === 'throttle') {
+          outgoing.writeHead(400, { 'Content-Type': 'application/x-amz-json-1.1' });
+          outgoing.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
+          return;
+        }
+        const forwarded = httpRequest(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: incoming.url,
+            method: incoming.method,
+            headers: incoming.headers,
+          },
+          (response) => {
+            outgoing.writeHead(response.statusCode ?? 502, response.headers);
+            response.pipe(outgoing);
+          },
+        );
+        forwarded.on('error', () => outgoing.destroy());
+        forwarded.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  }
+
+  /** Calls of an operation, optionally in one region only (`count('GetSecretValue', 'eu-west-1')`). */
+  count(operation: string, region?: string): number {
+    if (region) return this.calls.get(`${operation}@${region}`) ?? 0;
+    return this.calls.get(operation) ?? 0;
+  }
+
+  reset(): void {
+    this.calls.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+}
