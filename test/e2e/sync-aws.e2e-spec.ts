@@ -438,6 +438,61 @@ describe('syncing from AWS Secrets Manager and Parameter Store (moto)', () => {
     await waitForStatus(clients, namespace, 'flaky', 'SUCCESS', 30_000);
   });
 
+  it('adopts a Secret an earlier controller made, keeping what other tools put on it', async () => {
+    await clients.core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: 'adopted', labels: { team: 'a' }, annotations: { 'other.tool/checksum': 'abc' } },
+        data: {
+          password: Buffer.from('stale').toString('base64'),
+          extra: Buffer.from('kept').toString('base64'),
+        },
+      },
+    });
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'adopted' },
+      spec: { backendType: 'secretsManager', data: [{ key: 'hello-service/password', name: 'password' }] },
+    });
+    await eventually('adoption', async () =>
+      (await readSecretData(clients, namespace, 'adopted'))?.data.password === '1234' ? true : undefined,
+    );
+    const { secret, data } = (await readSecretData(clients, namespace, 'adopted'))!;
+    expect(data.extra).toBe('kept');
+    expect(secret.metadata?.labels).toMatchObject({
+      team: 'a',
+      'app.kubernetes.io/managed-by': 'kubernetes-external-secrets',
+    });
+    expect(secret.metadata?.annotations).toMatchObject({ 'other.tool/checksum': 'abc' });
+    expect(secret.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'ExternalSecret',
+      name: 'adopted',
+      controller: true,
+    });
+  });
+
+  it('leaves objects of another INSTANCE_ID alone and reports a backendType it does not serve', async () => {
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'other-instance' },
+      spec: {
+        backendType: 'secretsManager',
+        controllerId: 'blue',
+        data: [{ key: 'hello-service/password', name: 'p' }],
+      },
+    });
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'unknown-backend' },
+      secretDescriptor: { backendType: 'azureKeyVault', data: [{ key: 'a', name: 'a' }] },
+    });
+    const unknown = await waitForStatus(clients, namespace, 'unknown-backend', 'ERROR');
+    expect(unknown.status?.status).toMatch(
+      /^ERROR, backendType azureKeyVault is not served by this controller/,
+    );
+    expect(unknown.status?.conditions?.[0]).toMatchObject({ reason: 'InvalidSpec' });
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    expect(await readSecretData(clients, namespace, 'other-instance')).toBeUndefined();
+    expect((await readExternalSecret(clients, namespace, 'other-instance')).status).toBeUndefined();
+  });
+
   it('never writes a secret value into its logs', () => {
     for (const value of ['1234', 'old-pass', 'team-a-value', 'stable', 'migrated']) {
       expect(controller.text).not.toMatch(new RegExp(`[^\\w]${value}[^\\w]`));

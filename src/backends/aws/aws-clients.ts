@@ -72,8 +72,10 @@ export class AwsClients {
       region: identity.region,
       endpoint,
       credentials: identity.roleArn ? this.credentialsFor(identity.roleArn, identity.region) : undefined,
-      maxAttempts: 4,
-      retryMode: 'adaptive',
+      // A few quick retries inside the SDK (throttling backs off with jitter); longer outages are retried by
+      // the work queue's backoff, so one throttled call never holds a worker for long.
+      maxAttempts: 3,
+      retryMode: 'standard',
     };
   }
 
