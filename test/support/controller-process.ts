@@ -32,8 +32,10 @@ export class ControllerProcess {
 
   static async start(env: NodeJS.ProcessEnv = {}): Promise<ControllerProcess> {
     const port = Number(env.METRICS_PORT ?? (await freePort()));
+    // A variable given as undefined is removed from the inherited environment.
+    const merged = { ...process.env, METRICS_PORT: String(port), LOG_LEVEL: 'info', ...env };
     const child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, METRICS_PORT: String(port), LOG_LEVEL: 'info', ...env },
+      env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new ControllerProcess(child, port);
