@@ -7,7 +7,10 @@ describe('sanitizeErrorText', () => {
     ['failed (RequestId: 7f3c2a10-1b2c-4d5e-8f90-123456789abc)', 'failed ([request-id])'],
     ['token s.Jhu1TO8dZnC0hpS8wVbRBjQ4abcd expired', 'token [token] expired'],
     ['jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl rejected', 'jwt [jwt] rejected'],
-    ['GET /?X-Amz-Security-Token=abc&Signature=def', 'GET /?X-Amz-Security-Token=[redacted]&Signature=[redacted]'],
+    [
+      'GET /?X-Amz-Security-Token=abc&Signature=def',
+      'GET /?X-Amz-Security-Token=[redacted]&Signature=[redacted]',
+    ],
   ])('%s', (text, expected) => {
     expect(sanitizeErrorText(text)).toBe(expected);
   });
@@ -23,8 +26,14 @@ describe('toBackendError', () => {
     expect(toBackendError(throttled, 'GetParameters')).toEqual(
       new BackendError('GetParameters failed: ThrottlingException: Rate exceeded', true),
     );
-    expect(toBackendError(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 'x').transient).toBe(true);
-    expect(toBackendError(Object.assign(new Error('boom'), { $metadata: { httpStatusCode: 503 } }), 'x').transient).toBe(true);
-    expect(toBackendError(Object.assign(new Error('no'), { name: 'AccessDeniedException' }), 'x').transient).toBe(false);
+    expect(toBackendError(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 'x').transient).toBe(
+      true,
+    );
+    expect(
+      toBackendError(Object.assign(new Error('boom'), { $metadata: { httpStatusCode: 503 } }), 'x').transient,
+    ).toBe(true);
+    expect(
+      toBackendError(Object.assign(new Error('no'), { name: 'AccessDeniedException' }), 'x').transient,
+    ).toBe(false);
   });
 });
