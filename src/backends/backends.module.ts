@@ -1,25 +1,23 @@
 import { Module } from '@nestjs/common';
-import { MetricsModule } from '../metrics/metrics.module.js';
+import { DiscoveryModule } from '@nestjs/core';
 import { AwsClients } from './aws/aws-clients.js';
 import { ParameterStoreBackend } from './aws/parameter-store.backend.js';
 import { SecretsManagerBackend } from './aws/secrets-manager.backend.js';
 import { BackendRegistry } from './backend-registry.js';
-import { SECRET_BACKENDS } from './backends.constants.js';
-import type { SecretBackend } from './secret-backend.js';
 import { ValueFetcher } from './value-fetcher.service.js';
+import { VaultBackend } from './vault/vault.backend.js';
 
-/** The secret backends, one injectable strategy per `backendType`, collected under `SECRET_BACKENDS`. */
+/**
+ * The secret backends: one injectable strategy per `backendType`, each marked `@RegisterSecretBackend()` and
+ * found by the registry (so extension modules add backends the same way).
+ */
 @Module({
-  imports: [MetricsModule],
+  imports: [DiscoveryModule],
   providers: [
     AwsClients,
     SecretsManagerBackend,
     ParameterStoreBackend,
-    {
-      provide: SECRET_BACKENDS,
-      useFactory: (...backends: SecretBackend[]) => backends,
-      inject: [SecretsManagerBackend, ParameterStoreBackend],
-    },
+    VaultBackend,
     BackendRegistry,
     ValueFetcher,
   ],

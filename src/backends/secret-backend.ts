@@ -25,7 +25,7 @@ export interface BackendIdentity {
 }
 
 /**
- * A secret backend strategy. Register one in `SECRET_BACKENDS` (see BackendsModule) to serve a new
+ * A secret backend strategy. Mark an injectable implementation `@RegisterSecretBackend()` to serve a new
  * `backendType`.
  */
 export interface SecretBackend<Identity extends BackendIdentity = BackendIdentity> {

@@ -53,6 +53,7 @@ describe('loadConfig', () => {
       tokenRenewThresholdMs: 60_000,
       defaultMountPoint: 'kubernetes',
       defaultRole: 'reader',
+      serviceAccountTokenPath: '/var/run/secrets/kubernetes.io/serviceaccount/token',
     });
     expect(config.aws.region).toBe('eu-west-1');
     expect(config.aws.intermediateRoleArn).toBe('arn:aws:iam::123456789012:role/hop');

@@ -52,6 +52,11 @@ const environmentSchema = z.object({
   VAULT_TOKEN_RENEW_THRESHOLD: z.coerce.number().int().positive().optional(),
   DEFAULT_VAULT_MOUNT_POINT: optionalText,
   DEFAULT_VAULT_ROLE: optionalText,
+  SERVICE_ACCOUNT_TOKEN_PATH: z
+    .string()
+    .trim()
+    .min(1)
+    .default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
   AWS_REGION: z.string().trim().default('us-west-2'),
   AWS_INTERMEDIATE_ROLE_ARN: optionalText,
   AWS_STS_ENDPOINT_TYPE: z.enum(['regional', 'legacy']).optional(),
@@ -59,6 +64,8 @@ const environmentSchema = z.object({
   AWS_SSM_ENDPOINT: optionalUrl,
   AWS_STS_ENDPOINT: optionalUrl,
   SHUTDOWN_TIMEOUT_MILLISECONDS: positiveMilliseconds.default(20_000),
+  /** Read by runController before the application exists; listed here so that it is documented with the rest. */
+  EXTENSION_MODULES: z.string().optional(),
 });
 
 type Environment = z.infer<typeof environmentSchema>;
@@ -85,6 +92,8 @@ export class ControllerConfig {
     readonly tokenRenewThresholdMs: number;
     readonly defaultMountPoint?: string;
     readonly defaultRole?: string;
+    /** The ServiceAccount token presented at Vault's Kubernetes auth; re-read at every login, so rotation works. */
+    readonly serviceAccountTokenPath: string;
   };
   readonly aws: {
     readonly region: string;
@@ -118,6 +127,7 @@ export class ControllerConfig {
           : 3 * env.POLLER_INTERVAL_MILLISECONDS,
       defaultMountPoint: env.DEFAULT_VAULT_MOUNT_POINT,
       defaultRole: env.DEFAULT_VAULT_ROLE,
+      serviceAccountTokenPath: env.SERVICE_ACCOUNT_TOKEN_PATH,
     };
     this.aws = {
       region: env.AWS_REGION,

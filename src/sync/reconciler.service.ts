@@ -189,6 +189,8 @@ export class Reconciler {
 
   private asFailure(error: unknown): SyncFailure {
     if (error instanceof SyncFailure) return error;
+    if (error instanceof InvalidSpecError)
+      return new SyncFailure(EventReason.InvalidSpec, error.message, false);
     if (error instanceof RemoteKeyNotFoundError)
       return new SyncFailure(EventReason.SyncFailed, error.message, false);
     if (

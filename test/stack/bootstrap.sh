@@ -4,8 +4,9 @@
 #  - namespace es-system with ServiceAccounts `bao-token-reviewer` (bound to system:auth-delegator, so OpenBao
 #    can call TokenReview) and `kubernetes-external-secrets` (the controller's identity towards Vault), and a
 #    TokenRequest token of the latter in $STACK_DIR/controller-sa.token;
-#  - OpenBao: Kubernetes auth at auth/kubernetes pointed at this API server, a KV v2 mount at secret/ (dev
-#    mode's), a KV v1 mount at kv1/, policy es-read and role es-controller bound to the controller's SA.
+#  - OpenBao: Kubernetes auth at auth/kubernetes (and auth/my-kubernetes-vault-mount-point, the KES README's)
+#    pointed at this API server, KV v2 at secret/ (dev mode's), KV v1 at kv1/, KV v2 at restricted/ (outside the
+#    policy), policy es-read, and roles bound to the controller's SA.
 # OpenBao dev keeps everything in memory, so this runs after every start; every step is idempotent.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -56,14 +57,29 @@ token_for() { # token_for <service account> <seconds>
 reviewer_jwt=$(token_for bao-token-reviewer 86400)
 token_for kubernetes-external-secrets 86400 >"$STACK_DIR/controller-sa.token"
 
-bao GET sys/auth | grep -q '"kubernetes/"' || bao POST sys/auth/kubernetes '{"type":"kubernetes"}' >/dev/null
-bao POST auth/kubernetes/config "{\"kubernetes_host\":\"$kas\",\"kubernetes_ca_cert\":$(json <"$pki/ca.crt"),
-  \"token_reviewer_jwt\":\"$reviewer_jwt\",\"disable_local_ca_jwt\":true}" >/dev/null
+# The KES README's Vault example uses auth mount my-kubernetes-vault-mount-point and role my-vault-role.
+for mount in kubernetes my-kubernetes-vault-mount-point; do
+  bao GET sys/auth | grep -q "\"$mount/\"" || bao POST "sys/auth/$mount" '{"type":"kubernetes"}' >/dev/null
+  bao POST "auth/$mount/config" "{\"kubernetes_host\":\"$kas\",\"kubernetes_ca_cert\":$(json <"$pki/ca.crt"),
+    \"token_reviewer_jwt\":\"$reviewer_jwt\",\"disable_local_ca_jwt\":true}" >/dev/null
+done
 bao GET sys/mounts | grep -q '"kv1/"' || bao POST sys/mounts/kv1 '{"type":"kv","options":{"version":"1"}}' >/dev/null
+# A KV v2 mount that policy es-read does not cover (403 tests).
+bao GET sys/mounts | grep -q '"restricted/"' || bao POST sys/mounts/restricted '{"type":"kv","options":{"version":"2"}}' >/dev/null
 policy='path "secret/data/*" { capabilities = ["read"] }
 path "secret/metadata/*" { capabilities = ["read", "list"] }
 path "kv1/*" { capabilities = ["read", "list"] }'
 bao PUT sys/policies/acl/es-read "{\"policy\":$(printf '%s' "$policy" | json)}" >/dev/null
-bao POST auth/kubernetes/role/es-controller '{"bound_service_account_names":["kubernetes-external-secrets"],
-  "bound_service_account_namespaces":["es-system"],"token_policies":["es-read"],"token_ttl":"10m"}' >/dev/null
+role_for_controller() { # role_for_controller <mount> <role> <ttl> [max ttl]
+  bao POST "auth/$1/role/$2" "{\"bound_service_account_names\":[\"kubernetes-external-secrets\"],
+    \"bound_service_account_namespaces\":[\"es-system\"],\"token_policies\":[\"es-read\"],
+    \"token_ttl\":\"$3\",\"token_max_ttl\":\"${4:-$3}\"}" >/dev/null
+}
+role_for_controller kubernetes es-controller 10m 1h
+role_for_controller my-kubernetes-vault-mount-point my-vault-role 10m 1h
+# Tokens that expire within seconds, for the token-expiry tests.
+role_for_controller kubernetes es-short-ttl 4s 4s
+# A role bound to another ServiceAccount: login with the controller's token is denied.
+bao POST auth/kubernetes/role/es-other-sa '{"bound_service_account_names":["someone-else"],
+  "bound_service_account_namespaces":["es-system"],"token_policies":["es-read"]}' >/dev/null
 log "bootstrapped: CRD Established, OpenBao Kubernetes auth (role es-controller), KV v2 secret/, KV v1 kv1/"

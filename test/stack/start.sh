@@ -53,7 +53,17 @@ start etcd "$ETCD_BIN" --name es-test --data-dir "$STACK_DIR/etcd-data" \
   --initial-cluster "es-test=http://127.0.0.1:$ETCD_PEER_PORT" --log-level warn "${no_fsync[@]}"
 
 start moto "$MOTO_SERVER_BIN" -H 127.0.0.1 -p "$MOTO_PORT"
-start bao "$BAO_BIN" server -dev -dev-root-token-id=root -dev-listen-address="127.0.0.1:$BAO_PORT" -dev-no-store-token
+# Every OpenBao request is audited to a file (declarative: OpenBao refuses enabling audit devices by API), so
+# tests can count logins and reads at the backend itself.
+cat >"$STACK_DIR/bao.hcl" <<HCL
+audit "file" "file" {
+  options {
+    file_path = "$STACK_DIR/logs/bao-audit.log"
+  }
+}
+HCL
+start bao "$BAO_BIN" server -dev -dev-root-token-id=root -dev-listen-address="127.0.0.1:$BAO_PORT" -dev-no-store-token \
+  -config="$STACK_DIR/bao.hcl"
 
 wait_for etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 start kube-apiserver "$KUBE_APISERVER_BIN" \
@@ -95,5 +105,6 @@ export MOTO_ENDPOINT=http://127.0.0.1:$MOTO_PORT
 export VAULT_ADDR=http://127.0.0.1:$BAO_PORT
 export BAO_ROOT_TOKEN=root
 export ES_VAULT_TOKEN_PATH=$STACK_DIR/controller-sa.token
+export BAO_AUDIT_LOG=$STACK_DIR/logs/bao-audit.log
 ENV
 log "stack up: API server https://127.0.0.1:$KAS_PORT, moto :$MOTO_PORT, OpenBao :$BAO_PORT ($STACK_DIR/stack.env)"

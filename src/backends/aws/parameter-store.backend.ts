@@ -3,6 +3,7 @@ import { GetParametersByPathCommand, GetParametersCommand, type Parameter } from
 import { ControllerMetrics } from '../../metrics/controller-metrics.js';
 import type { NormalizedSpec } from '../../sync/normalize-spec.js';
 import { toBackendError } from '../backend-errors.js';
+import { RegisterSecretBackend } from '../register-secret-backend.decorator.js';
 import {
   RemoteKeyNotFoundError,
   requestKey,
@@ -20,6 +21,7 @@ const BATCH_SIZE = 10;
  * AWS SSM Parameter Store: names 10 at a time with GetParameters (`name:version` selectors included), paths
  * with GetParametersByPath; SecureStrings are always decrypted; StringLists are returned as the stored text.
  */
+@RegisterSecretBackend()
 @Injectable()
 export class ParameterStoreBackend implements SecretBackend<AwsIdentity> {
   readonly backendType = BACKEND;

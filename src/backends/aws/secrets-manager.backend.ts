@@ -7,6 +7,7 @@ import {
 import { ControllerMetrics } from '../../metrics/controller-metrics.js';
 import type { NormalizedSpec } from '../../sync/normalize-spec.js';
 import { toBackendError } from '../backend-errors.js';
+import { RegisterSecretBackend } from '../register-secret-backend.decorator.js';
 import {
   RemoteKeyNotFoundError,
   requestKey,
@@ -24,6 +25,7 @@ const BATCH_SIZE = 20;
  * AWS Secrets Manager. Unpinned keys are read 20 at a time with BatchGetSecretValue; pinned versions, and
  * every key of an identity whose role may not call BatchGetSecretValue, with GetSecretValue.
  */
+@RegisterSecretBackend()
 @Injectable()
 export class SecretsManagerBackend implements SecretBackend<AwsIdentity> {
   readonly backendType = BACKEND;

@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises';
+import nodeVault from 'node-vault';
+import type { ControllerMetrics } from '../../metrics/controller-metrics.js';
+import { BackendError, sanitizeErrorText, toBackendError } from '../backend-errors.js';
+
+export interface VaultSessionOptions {
+  readonly address: string;
+  readonly namespace?: string;
+  readonly mountPoint: string;
+  readonly role: string;
+  readonly serviceAccountTokenPath: string;
+  /** Renew when less than this remains of the token's TTL. */
+  readonly renewThresholdMs: number;
+}
+
+/** An HTTP answer from Vault, as node-vault reports it. */
+export function vaultStatusOf(error: unknown): number | undefined {
+  return (error as { response?: { statusCode?: number } }).response?.statusCode;
+}
+
+/**
+ * One Vault token for one (mount, role), shared by every ExternalSecret and cycle that reads through them.
+ * Logs in with the ServiceAccount token (read from its file at each login, so rotated projected tokens keep
+ * working), renews the token when its remaining TTL falls under the threshold, and logs in afresh when renewal
+ * is refused, the token expired, or a read was denied. No lookup-self before reads, no revocation churn.
+ */
+export class VaultSession {
+  private readonly client: nodeVault.client;
+  private token: string | undefined;
+  private expiresAt = 0;
+  private renewable = false;
+  private pendingLogin: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: VaultSessionOptions,
+    private readonly metrics: ControllerMetrics,
+  ) {
+    this.client = nodeVault({
+      apiVersion: 'v1',
+      endpoint: options.address,
+      namespace: options.namespace,
+      // node-vault's debug output includes request bodies (tokens); it stays off.
+      debug: () => undefined,
+      requestOptions: { timeout: 10_000 },
+    });
+  }
+
+  /** Reads a logical path; one fresh login and retry when Vault answers 403 (e.g. a token past its max TTL). */
+  async read(path: string): Promise<unknown> {
+    await this.ensureToken();
+    try {
+      return await this.readOnce(path);
+    } catch (error) {
+      if (vaultStatusOf(error) !== 403) throw error;
+      this.token = undefined;
+      this.expiresAt = 0;
+      await this.ensureToken();
+      return this.readOnce(path);
+    }
+  }
+
+  private async readOnce(path: string): Promise<unknown> {
+    try {
+      const response: unknown = await this.client.read(path);
+      this.metrics.recordBackendCall('vault', 'read', 'success');
+      return response;
+    } catch (error) {
+      this.metrics.recordBackendCall('vault', 'read', 'error');
+      throw error;
+    }
+  }
+
+  private async ensureToken(): Promise<void> {
+    const remaining = this.expiresAt - Date.now();
+    if (this.token && remaining > this.options.renewThresholdMs) return;
+    this.pendingLogin ??= (
+      this.token && this.renewable && remaining > 1000 ? this.renewOrLogin() : this.login()
+    ).finally(() => (this.pendingLogin = undefined));
+    await this.pendingLogin;
+  }
+
+  private async renewOrLogin(): Promise<void> {
+    try {
+      const response = (await this.client.tokenRenewSelf()) as VaultAuthResponse;
+      this.metrics.recordBackendCall('vault', 'renew', 'success');
+      this.adopt(response);
+      // A renewal capped by the token's max TTL leaves less than asked; below the threshold, log in afresh.
+      if (this.expiresAt - Date.now() <= this.options.renewThresholdMs) await this.login();
+    } catch {
+      this.metrics.recordBackendCall('vault', 'renew', 'error');
+      await this.login();
+    }
+  }
+
+  private async login(): Promise<void> {
+    const { mountPoint, role, serviceAccountTokenPath } = this.options;
+    let jwt: string;
+    try {
+      jwt = (await readFile(serviceAccountTokenPath, 'utf8')).trim();
+    } catch (error) {
+      throw new BackendError(
+        `cannot read the ServiceAccount token for Vault login at ${serviceAccountTokenPath}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+        true,
+      );
+    }
+    try {
+      const response = (await this.client.kubernetesLogin({
+        role,
+        jwt,
+        mount_point: mountPoint,
+      })) as VaultAuthResponse;
+      this.metrics.recordBackendCall('vault', 'login', 'success');
+      this.adopt(response);
+    } catch (error) {
+      this.metrics.recordBackendCall('vault', 'login', 'error');
+      this.token = undefined;
+      const status = vaultStatusOf(error);
+      if (status !== undefined && status < 500) {
+        throw new BackendError(
+          sanitizeErrorText(
+            `Vault login at auth/${mountPoint} as role ${role} denied (${status}): ${(error as Error).message}`,
+          ),
+          false,
+        );
+      }
+      throw toBackendError(error, `Vault login at auth/${mountPoint}`);
+    }
+  }
+
+  private adopt(response: VaultAuthResponse): void {
+    const auth = response.auth;
+    if (!auth?.client_token) throw new BackendError('Vault answered a login without a token', true);
+    this.token = auth.client_token;
+    this.client.token = auth.client_token;
+    this.renewable = auth.renewable === true;
+    // A lease of 0 means no expiry (e.g. a root token): check again after an hour.
+    const leaseMs = (auth.lease_duration || 3600) * 1000;
+    this.expiresAt = Date.now() + leaseMs;
+  }
+}
+
+interface VaultAuthResponse {
+  auth?: { client_token?: string; lease_duration?: number; renewable?: boolean };
+}

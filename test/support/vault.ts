@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+async function bao(method: string, path: string, body?: object): Promise<unknown> {
+  const response = await fetch(`${process.env.VAULT_ADDR}/v1/${path}`, {
+    method,
+    headers: { 'X-Vault-Token': process.env.BAO_ROOT_TOKEN! },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!response.ok) throw new Error(`OpenBao ${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.status === 204 ? undefined : response.json();
+}
+
+/** Writes a KV v2 secret at `secret/data/<path>`. */
+export const writeKv2 = (path: string, data: object, mount = 'secret') =>
+  bao('POST', `${mount}/data/${path}`, { data });
+/** Writes a KV v1 secret at `kv1/<path>`. */
+export const writeKv1 = (path: string, data: object) => bao('POST', `kv1/${path}`, data);
+
+/**
+ * Requests OpenBao's audit log has recorded for a path (counted at the backend, not by the controller),
+ * leaving out those made with the root token (the stack's own set-up and the tests' writes).
+ */
+export function auditedRequests(path: string | RegExp): number {
+  let count = 0;
+  for (const line of readFileSync(process.env.BAO_AUDIT_LOG!, 'utf8').split('\n')) {
+    if (!line.includes('"type":"request"')) continue;
+    const entry = JSON.parse(line) as { auth?: { display_name?: string }; request?: { path?: string } };
+    if (entry.auth?.display_name === 'root') continue;
+    const requestPath = entry.request?.path ?? '';
+    if (typeof path === 'string' ? requestPath === path : path.test(requestPath)) count++;
+  }
+  return count;
+}
+
+const stackScript = (name: string) => new URL(`../stack/${name}`, import.meta.url).pathname;
+
+/** Stops the OpenBao dev server (it keeps everything in memory: a restart loses all data and config). */
+export async function stopOpenBao(): Promise<void> {
+  const pid = Number(readFileSync(`${process.env.STACK_DIR}/bao.pid`, 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  for (let tries = 0; tries < 50; tries++) {
+    try {
+      process.kill(pid, 0);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } catch {
+      return;
+    }
+  }
+}
+
+/** Starts OpenBao again and re-bootstraps it (auth methods, mounts, policy, roles), as after a real outage. */
+export async function startOpenBao(): Promise<void> {
+  await run('bash', [stackScript('start.sh')]);
+  await run('bash', [stackScript('bootstrap.sh')]);
+}
