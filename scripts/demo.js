@@ -1,5 +1,5 @@
 // The demo's main part (scripts/demo.sh brings the stack up first and sources its environment): seeds AWS
-// values in moto, applies the KES README's AWS examples, runs the built controller, shows the Secrets it
+// values in moto and OpenBao, applies the KES README's examples, runs the built controller, shows the Secrets it
 // makes, rotates a value and shows it arrive, then stops the controller.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { parseAllDocuments } from 'yaml';
 const NAMESPACE = 'demo';
 const POLL_MS = 3000;
 const EXAMPLES = [
+  'hello-vault-service',
   'hello-service',
   'hello-service-ssm',
   'hello-service-properties',
@@ -47,6 +48,14 @@ await ssm.send(
   }),
 );
 
+console.log('seeding OpenBao: secret/data/hello-service/credentials');
+const written = await fetch(`${process.env.VAULT_ADDR}/v1/secret/data/hello-service/credentials`, {
+  method: 'POST',
+  headers: { 'X-Vault-Token': process.env.BAO_ROOT_TOKEN },
+  body: JSON.stringify({ data: { password: '1234', 'api-key': 'demo-api-key' } }),
+});
+if (!written.ok) throw new Error(`OpenBao answered ${written.status}`);
+
 const kubeConfig = new KubeConfig();
 kubeConfig.loadFromDefault();
 const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -64,8 +73,15 @@ const group = {
   plural: 'externalsecrets',
   namespace: NAMESPACE,
 };
+const ignoreMissing = (error) => {
+  if (error.code !== 404) throw error;
+};
 for (const manifest of fixtures.filter((each) => EXAMPLES.includes(each.metadata.name))) {
-  await customObjects.createNamespacedCustomObject({ ...group, body: manifest }).catch(ignoreConflict);
+  // A re-run starts from scratch: the example and its Secret are made anew.
+  const { name } = manifest.metadata;
+  await customObjects.deleteNamespacedCustomObject({ ...group, name }).catch(ignoreMissing);
+  await core.deleteNamespacedSecret({ name, namespace: NAMESPACE }).catch(ignoreMissing);
+  await customObjects.createNamespacedCustomObject({ ...group, body: manifest });
   console.log(`applied ExternalSecret ${NAMESPACE}/${manifest.metadata.name} (${manifest.spec.backendType})`);
 }
 
@@ -76,12 +92,20 @@ const controller = spawn(process.execPath, ['dist/main.js'], {
     METRICS_PORT: String(port),
     POLLER_INTERVAL_MILLISECONDS: String(POLL_MS),
     WATCHED_NAMESPACES: NAMESPACE,
+    SERVICE_ACCOUNT_TOKEN_PATH: process.env.ES_VAULT_TOKEN_PATH,
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const exited = new Promise((resolve) => controller.once('exit', resolve));
 try {
   const started = Date.now();
+  for (;;) {
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+    if (ready?.ok) break;
+    if (Date.now() - started > 60_000) throw new Error('the controller did not become ready');
+    await sleep(100);
+  }
+  console.log(`controller ready in ${Date.now() - started} ms`);
   const readSecret = (name) =>
     core.readNamespacedSecret({ name, namespace: NAMESPACE }).catch(() => undefined);
   for (const name of EXAMPLES) {

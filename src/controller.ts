@@ -43,20 +43,6 @@ export async function runController({
     logger: new PinoNestLogger(logger),
     abortOnError: false,
   });
-  try {
-    await app.get(CrdCheckService).verify();
-  } catch (error) {
-    logger.fatal({ err: error }, (error as Error).message);
-    await app.close();
-    process.exit(1);
-  }
-  await app.listen(config.metricsPort, '0.0.0.0');
-  await app.get(SyncService).start();
-  logger.info(
-    { port: config.metricsPort, extensions: modules.length },
-    'kubernetes-external-secrets controller started',
-  );
-
   // Our own signal handling rather than Nest's enableShutdownHooks, which re-raises the signal after closing
   // and so never exits 0. app.close() runs every module's shutdown hooks (stop intake, drain, release).
   const shutdown = (signal: NodeJS.Signals) => {
@@ -75,6 +61,20 @@ export async function runController({
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+
+  try {
+    await app.get(CrdCheckService).verify();
+  } catch (error) {
+    logger.fatal({ err: error }, (error as Error).message);
+    await app.close();
+    process.exit(1);
+  }
+  await app.listen(config.metricsPort, '0.0.0.0');
+  await app.get(SyncService).start();
+  logger.info(
+    { port: config.metricsPort, extensions: modules.length },
+    'kubernetes-external-secrets controller started',
+  );
 }
 
 /**

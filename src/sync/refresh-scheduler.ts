@@ -12,12 +12,16 @@ export class RefreshScheduler {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Schedules the key's next refresh at its group's next phase, at least a quarter interval away. */
+  /**
+   * Schedules the key's next refresh at its group's next phase, within one interval: a value change reaches
+   * the Secret within one interval even right after an object's first sync. An early first refresh costs no
+   * extra backend call, since the whole group is fetched together at that tick anyway.
+   */
   schedule(key: string, group: string): void {
     const now = this.now();
     const phase = hash(group) % this.intervalMs;
-    let at = now - ((now - phase) % this.intervalMs) + this.intervalMs;
-    if (at - now < this.intervalMs / 4) at += this.intervalMs;
+    const at =
+      now - ((((now - phase) % this.intervalMs) + this.intervalMs) % this.intervalMs) + this.intervalMs;
     this.due.set(key, { at, group });
   }
 
