@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /** Environment variables that read as booleans: KES treated any non-empty value except "false"/"0" as on. */
@@ -64,6 +66,14 @@ const environmentSchema = z.object({
   AWS_SSM_ENDPOINT: optionalUrl,
   AWS_STS_ENDPOINT: optionalUrl,
   SHUTDOWN_TIMEOUT_MILLISECONDS: positiveMilliseconds.default(20_000),
+  LEADER_ELECTION: flag.default(false),
+  LEADER_ELECTION_NAMESPACE: z.string().trim().min(1).optional(),
+  LEADER_ELECTION_LEASE_NAME: z.string().trim().min(1).default('kubernetes-external-secrets'),
+  LEADER_ELECTION_LEASE_DURATION_MILLISECONDS: positiveMilliseconds.min(1000).default(15_000),
+  LEADER_ELECTION_RENEW_DEADLINE_MILLISECONDS: positiveMilliseconds.default(10_000),
+  LEADER_ELECTION_RETRY_PERIOD_MILLISECONDS: positiveMilliseconds.default(2_000),
+  POD_NAMESPACE: z.string().trim().min(1).optional(),
+  POD_NAME: z.string().trim().min(1).optional(),
   /** Read by runController before the application exists; listed here so that it is documented with the rest. */
   EXTENSION_MODULES: z.string().optional(),
 });
@@ -104,6 +114,16 @@ export class ControllerConfig {
     readonly stsEndpoint?: string;
   };
   readonly shutdownTimeoutMs: number;
+  readonly leaderElection: {
+    readonly enabled: boolean;
+    readonly namespace: string;
+    readonly leaseName: string;
+    /** This replica's name in the Lease: the pod name (or host name) plus a random suffix. */
+    readonly identity: string;
+    readonly leaseDurationMs: number;
+    readonly renewDeadlineMs: number;
+    readonly retryPeriodMs: number;
+  };
 
   constructor(env: Environment) {
     this.pollerIntervalMs = env.POLLER_INTERVAL_MILLISECONDS;
@@ -138,6 +158,15 @@ export class ControllerConfig {
       stsEndpoint: env.AWS_STS_ENDPOINT,
     };
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MILLISECONDS;
+    this.leaderElection = {
+      enabled: env.LEADER_ELECTION,
+      namespace: env.LEADER_ELECTION_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
+      leaseName: env.LEADER_ELECTION_LEASE_NAME,
+      identity: `${env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`,
+      leaseDurationMs: env.LEADER_ELECTION_LEASE_DURATION_MILLISECONDS,
+      renewDeadlineMs: env.LEADER_ELECTION_RENEW_DEADLINE_MILLISECONDS,
+      retryPeriodMs: env.LEADER_ELECTION_RETRY_PERIOD_MILLISECONDS,
+    };
   }
 }
 
@@ -156,7 +185,21 @@ export function loadConfig(env: NodeJS.ProcessEnv): ControllerConfig {
       .filter((name) => env[name] !== undefined && env[name] !== '')
       .map((name) => [name, env[name]]),
   );
-  const result = environmentSchema.safeParse(present);
+  const result = environmentSchema
+    .superRefine((env, context) => {
+      const {
+        LEADER_ELECTION_LEASE_DURATION_MILLISECONDS: lease,
+        LEADER_ELECTION_RENEW_DEADLINE_MILLISECONDS: renew,
+      } = env;
+      if (renew >= lease) {
+        context.addIssue({
+          code: 'custom',
+          path: ['LEADER_ELECTION_RENEW_DEADLINE_MILLISECONDS'],
+          message: `must be shorter than LEADER_ELECTION_LEASE_DURATION_MILLISECONDS (${lease}), so a leader stops before another can take over`,
+        });
+      }
+    })
+    .safeParse(present);
   if (!result.success) {
     throw new InvalidConfigurationError(
       result.error.issues.map((issue) => {

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { ControllerConfig } from '../config/controller-config.js';
 import { ProbeRegistry } from '../health/probe-registry.js';
 import { LOGGER } from '../logging/logging.constants.js';
+import { ControllerMetrics } from '../metrics/controller-metrics.js';
 import type { ExternalSecret } from '../sync/external-secret.js';
 import { MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../sync/secret-manifest.js';
 import {
@@ -46,6 +47,7 @@ export class ClusterCache {
     @Inject(KUBE_CONFIG) private readonly kubeConfig: KubeConfig,
     private readonly config: ControllerConfig,
     private readonly probes: ProbeRegistry,
+    private readonly metrics: ControllerMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -54,7 +56,8 @@ export class ClusterCache {
     const core = this.kubeConfig.makeApiClient(CoreV1Api);
     const customObjects = this.kubeConfig.makeApiClient(CustomObjectsApi);
     const selector = `${MANAGED_LABEL}=${MANAGED_LABEL_VALUE}`;
-    const stallMs = Math.max(2 * this.config.watchTimeoutMs, 60_000);
+    // A watch down for longer than this fails /healthz (a restart of the pod may help).
+    const stallMs = 2 * this.config.watchTimeoutMs;
     const scopes: Array<string | undefined> = this.config.watchedNamespaces.length
       ? [...this.config.watchedNamespaces]
       : [undefined];
@@ -74,6 +77,7 @@ export class ClusterCache {
         handlers,
         this.logger,
         stallMs,
+        () => this.metrics.informerRestarts.inc({ informer: name }),
       );
       this.probes.register(`informer:${name}`, created);
       return created;

@@ -5,25 +5,21 @@ import { EventRecorder } from './event-recorder.js';
 import { ExternalSecretStatusStore } from './external-secret-status.store.js';
 import { kubeConfigProvider } from './kube-config.provider.js';
 import { KUBE_CONFIG } from './kubernetes.constants.js';
+import { LeaderElector } from './leader-election.js';
 import { SecretStore } from './secret-store.js';
+
+const services = [
+  CrdCheckService,
+  ClusterCache,
+  SecretStore,
+  ExternalSecretStatusStore,
+  EventRecorder,
+  LeaderElector,
+];
 
 /** Everything that talks to the Kubernetes API server. */
 @Module({
-  providers: [
-    kubeConfigProvider,
-    CrdCheckService,
-    ClusterCache,
-    SecretStore,
-    ExternalSecretStatusStore,
-    EventRecorder,
-  ],
-  exports: [
-    KUBE_CONFIG,
-    CrdCheckService,
-    ClusterCache,
-    SecretStore,
-    ExternalSecretStatusStore,
-    EventRecorder,
-  ],
+  providers: [kubeConfigProvider, ...services],
+  exports: [KUBE_CONFIG, ...services],
 })
 export class KubernetesModule {}

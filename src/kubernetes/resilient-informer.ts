@@ -34,6 +34,7 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
   private stopped = false;
   /** Restarts after errors; exposed for the metrics. */
   restarts = 0;
+  private errors = 0;
 
   constructor(
     readonly name: string,
@@ -44,6 +45,7 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
     handlers: InformerHandlers<T>,
     private readonly logger: Logger,
     private readonly stallThresholdMs: number,
+    private readonly onRestart: () => void = () => undefined,
   ) {
     this.informer = new ListWatch(path, new Watch(kubeConfig), list, false, labelSelector);
     this.informer.on(ADD, (object) => {
@@ -58,7 +60,10 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
       this.healthy();
       handlers.onDelete?.(object);
     });
-    this.informer.on(ERROR, (error) => this.restartLater(error));
+    this.informer.on(ERROR, (error) => {
+      this.errors += 1;
+      this.restartLater(error);
+    });
   }
 
   async start(): Promise<void> {
@@ -116,9 +121,12 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
       this.restarts += 1;
+      this.onRestart();
+      const errorsBefore = this.errors;
       this.informer.start().then(
+        // start() resolves once the list and the watch request went through, or after reporting an error.
         () => {
-          if (this.synced) this.healthy();
+          if (this.errors === errorsBefore) this.healthy();
         },
         (startError: unknown) => this.restartLater(startError),
       );

@@ -45,6 +45,15 @@ export class ControllerMetrics {
     labelNames: ['backend'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
+  readonly leader = new Gauge({
+    name: 'kubernetes_external_secrets_leader',
+    help: '1 while this replica leads (or runs without leader election), 0 on standby',
+  });
+  readonly informerRestarts = new Counter({
+    name: 'kubernetes_external_secrets_informer_restarts_total',
+    help: 'Watches restarted after an error',
+    labelNames: ['informer'],
+  });
   readonly queueDepth = new Gauge({
     name: 'kubernetes_external_secrets_queue_depth',
     help: 'ExternalSecrets waiting in the work queue',

@@ -3,8 +3,8 @@ import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ValueFetcher } from '../backends/value-fetcher.service.js';
 import { ControllerConfig } from '../config/controller-config.js';
-import { ProbeRegistry } from '../health/probe-registry.js';
 import { ClusterCache, type ClusterEventListener } from '../kubernetes/cluster-cache.service.js';
+import { LeaderElector } from '../kubernetes/leader-election.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
 import type { ExternalSecret } from './external-secret.js';
@@ -36,7 +36,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
     private readonly reconciler: Reconciler,
     private readonly fetcher: ValueFetcher,
     private readonly metrics: ControllerMetrics,
-    probes: ProbeRegistry,
+    private readonly elector: LeaderElector,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.queue = new WorkQueue((item) => this.process(item), {
@@ -47,28 +47,57 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
         this.metrics.queueWait.observe({ lane: item.lane }, (Date.now() - item.enqueuedAt) / 1000),
     });
     this.scheduler = new RefreshScheduler(config.pollerIntervalMs);
-    probes.register('work-queue', {
-      live: () => ({ ok: true }),
-      ready: () => ({ ok: true }),
-    });
   }
 
-  /** Starts the informers (their initial lists enqueue every object) and the refresh ticker. */
+  /**
+   * Starts the informers (their initial lists enqueue every object), then works: at once, or with leader
+   * election only while this replica leads.
+   */
   async start(): Promise<void> {
     await this.cluster.start(this);
-    if (!this.config.pollingDisabled) {
-      this.ticker = setInterval(() => void this.refreshDue(), SCHEDULER_TICK_MS);
-    }
     this.logger.info(
-      { pollerIntervalMs: this.config.pollerIntervalMs, pollingDisabled: this.config.pollingDisabled },
+      {
+        pollerIntervalMs: this.config.pollerIntervalMs,
+        pollingDisabled: this.config.pollingDisabled,
+        leaderElection: this.config.leaderElection.enabled,
+      },
       'watching ExternalSecrets',
     );
+    if (this.config.leaderElection.enabled) {
+      this.elector.start({
+        onStartedLeading: () => this.lead(),
+        onStoppedLeading: () => void this.abdicate(),
+      });
+    } else {
+      this.metrics.leader.set(1);
+      this.lead();
+    }
   }
 
+  /** Shutdown: stop intake, let in-flight syncs finish (no partial writes), then release the lease. */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.ticker);
     await this.cluster.stop();
     await this.queue.drain();
+    await this.elector.stop();
+  }
+
+  private lead(): void {
+    this.queue.resume();
+    if (!this.config.pollingDisabled) {
+      this.ticker = setInterval(() => void this.refreshDue(), SCHEDULER_TICK_MS);
+    }
+  }
+
+  /**
+   * Leadership lost (the lease could not be renewed in time, so another replica may lead soon): stop writing
+   * at once and exit, so the process restarts as a clean standby (what client-go controllers do).
+   */
+  private async abdicate(): Promise<void> {
+    clearInterval(this.ticker);
+    await this.queue.pause();
+    this.logger.fatal('stopped working after losing leadership; exiting to restart as a standby');
+    process.exit(1);
   }
 
   externalSecretAdded(externalSecret: ExternalSecret): void {

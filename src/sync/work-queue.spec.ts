@@ -101,4 +101,28 @@ describe('WorkQueue', () => {
     expect(ran).toBe(1);
     expect(queue.depth).toBe(0);
   });
+
+  it('collects work while paused and runs it once resumed', async () => {
+    const seen: string[] = [];
+    const queue = new WorkQueue(
+      (item) => {
+        seen.push(item.key);
+        return Promise.resolve('done' as const);
+      },
+      { concurrency: 2, baseRetryDelayMs: 10, maxRetryDelayMs: 100, startPaused: true },
+    );
+    queue.add('a', 'periodic');
+    queue.add('b', 'urgent');
+    queue.add('a', 'urgent');
+    await flush();
+    expect(seen).toEqual([]);
+    expect(queue.depth).toBe(2);
+    queue.resume();
+    await flush();
+    expect(seen.sort()).toEqual(['a', 'b']);
+    await queue.pause();
+    queue.add('c', 'urgent');
+    await flush();
+    expect(seen).toHaveLength(2);
+  });
 });

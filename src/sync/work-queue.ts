@@ -16,6 +16,7 @@ export interface WorkQueueOptions {
   readonly random?: () => number;
   readonly now?: () => number;
   readonly onDequeue?: (item: WorkItem) => void;
+  readonly startPaused?: boolean;
 }
 
 /** What the handler says about an item: done, or retry with backoff. */
@@ -33,6 +34,8 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private accepting = true;
+  /** A paused queue collects and deduplicates keys but runs nothing (a standby replica). */
+  private paused: boolean;
   private readonly random: () => number;
   private readonly now: () => number;
 
@@ -40,6 +43,7 @@ export class WorkQueue {
     private readonly handler: (item: WorkItem) => Promise<WorkResult>,
     private readonly options: WorkQueueOptions,
   ) {
+    this.paused = options.startPaused ?? false;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
   }
@@ -60,6 +64,18 @@ export class WorkQueue {
       this.lanes[lane].push(key);
     }
     this.pump();
+  }
+
+  /** Starts running work (e.g. when this replica becomes the leader). */
+  resume(): void {
+    this.paused = false;
+    this.pump();
+  }
+
+  /** Stops starting work; what is in flight finishes. Resolves when nothing is in flight. */
+  async pause(): Promise<void> {
+    this.paused = true;
+    await Promise.all(this.inFlight.values());
   }
 
   /** Forgets a key entirely (its object was deleted): no pending run, no retry, no backoff state. */
@@ -90,7 +106,7 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (this.accepting && this.inFlight.size < this.options.concurrency) {
+    while (this.accepting && !this.paused && this.inFlight.size < this.options.concurrency) {
       const item = this.next();
       if (!item) return;
       this.waiting.delete(item.key);

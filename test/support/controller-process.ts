@@ -52,8 +52,13 @@ export class ControllerProcess {
   /** Waits until the probe endpoint answers 200. */
   async waitHealthy(path = '/healthz', timeoutMs = 30_000): Promise<void> {
     await eventually(
-      `${path} to answer 200 (output so far: ${this.text.slice(-500)})`,
-      async () => ((await fetch(this.url(path))).status === 200 ? true : undefined),
+      `${path} to answer 200`,
+      async () => {
+        if (this.child.exitCode !== null) {
+          throw new Error(`the controller exited with ${this.child.exitCode}: ${this.text.slice(-1500)}`);
+        }
+        return (await fetch(this.url(path))).status === 200 ? true : undefined;
+      },
       timeoutMs,
     );
   }

@@ -47,6 +47,7 @@ export async function eventually<T>(
       if (value !== undefined) return value;
     } catch (error) {
       lastError = error;
+      if (error instanceof Error && error.message.startsWith('the controller exited')) throw error;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

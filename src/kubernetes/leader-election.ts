@@ -1,0 +1,175 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ControllerConfig } from '../config/controller-config.js';
+import { LOGGER } from '../logging/logging.constants.js';
+import { ControllerMetrics } from '../metrics/controller-metrics.js';
+import { statusCodeOf } from './api-errors.js';
+import { KUBE_CONFIG } from './kubernetes.constants.js';
+
+export interface LeadershipCallbacks {
+  onStartedLeading(): void;
+  onStoppedLeading(): void;
+}
+
+/**
+ * Leader election with a `coordination.k8s.io/v1` Lease, as client-go does it: the leader renews the Lease
+ * every retry period and stops leading when it could not renew within the renew deadline (shorter than the
+ * lease duration, so it stops before anyone else can take over); standbys take the Lease once it has not
+ * changed for a whole lease duration, measured on their own clock (no clock-skew assumptions). On shutdown the
+ * leader releases the Lease so that a rolling update hands over at once.
+ */
+@Injectable()
+export class LeaderElector {
+  private readonly coordination: CoordinationV1Api;
+  private leading = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastRenewal = 0;
+  private observedRecord = '';
+  private observedAt = 0;
+  private callbacks: LeadershipCallbacks | undefined;
+
+  constructor(
+    @Inject(KUBE_CONFIG) kubeConfig: KubeConfig,
+    private readonly config: ControllerConfig,
+    private readonly metrics: ControllerMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(callbacks: LeadershipCallbacks): void {
+    this.callbacks = callbacks;
+    this.metrics.leader.set(0);
+    void this.cycle();
+  }
+
+  /** Stops campaigning; a leader releases the Lease (after its in-flight work, which the caller drained). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.leading) return;
+    this.leading = false;
+    this.metrics.leader.set(0);
+    try {
+      const lease = await this.read();
+      if (lease?.spec?.holderIdentity === this.identity) {
+        lease.spec.holderIdentity = undefined;
+        lease.spec.leaseDurationSeconds = 1;
+        lease.spec.renewTime = new V1MicroTime();
+        await this.coordination.replaceNamespacedLease({
+          name: this.leaseName,
+          namespace: this.namespace,
+          body: lease,
+        });
+        this.logger.info({ lease: this.leaseName }, 'released leadership');
+      }
+    } catch (error) {
+      this.logger.warn(
+        { lease: this.leaseName, err: (error as Error).message },
+        'could not release the lease',
+      );
+    }
+  }
+
+  private get identity() {
+    return this.config.leaderElection.identity;
+  }
+  private get leaseName() {
+    return this.config.leaderElection.leaseName;
+  }
+  private get namespace() {
+    return this.config.leaderElection.namespace;
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.stopped) return;
+    const { retryPeriodMs, renewDeadlineMs } = this.config.leaderElection;
+    let held = false;
+    try {
+      held = await this.tryAcquireOrRenew();
+    } catch (error) {
+      this.logger.debug({ lease: this.leaseName, err: (error as Error).message }, 'lease update failed');
+    }
+    if (this.stopped) return;
+    if (held) {
+      this.lastRenewal = Date.now();
+      if (!this.leading) {
+        this.leading = true;
+        this.metrics.leader.set(1);
+        this.logger.info({ lease: this.leaseName, identity: this.identity }, 'became the leader');
+        this.callbacks?.onStartedLeading();
+      }
+    } else if (this.leading && Date.now() - this.lastRenewal > renewDeadlineMs) {
+      this.leading = false;
+      this.metrics.leader.set(0);
+      this.logger.error({ lease: this.leaseName }, 'lost leadership: could not renew the lease in time');
+      this.callbacks?.onStoppedLeading();
+      return;
+    }
+    const jitter = this.leading ? 1 : 1 + Math.random() * 0.2;
+    this.timer = setTimeout(() => void this.cycle(), retryPeriodMs * jitter);
+  }
+
+  private async read(): Promise<V1Lease | undefined> {
+    try {
+      return await this.coordination.readNamespacedLease({ name: this.leaseName, namespace: this.namespace });
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    // Lease times are MicroTime: the API server refuses millisecond precision.
+    const now = new V1MicroTime();
+    const durationSeconds = Math.ceil(this.config.leaderElection.leaseDurationMs / 1000);
+    const lease = await this.read();
+    if (!lease) {
+      await this.coordination.createNamespacedLease({
+        namespace: this.namespace,
+        body: {
+          metadata: { name: this.leaseName, namespace: this.namespace },
+          spec: {
+            holderIdentity: this.identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: 0,
+          },
+        },
+      });
+      return true;
+    }
+    const spec = lease.spec ?? {};
+    const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
+    if (record !== this.observedRecord) {
+      this.observedRecord = record;
+      this.observedAt = Date.now();
+    }
+    const heldByOther = spec.holderIdentity && spec.holderIdentity !== this.identity;
+    const expired = Date.now() > this.observedAt + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+    if (heldByOther && !expired) return false;
+
+    const takingOver = spec.holderIdentity !== this.identity;
+    lease.spec = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: durationSeconds,
+      acquireTime: takingOver ? now : (spec.acquireTime ?? now),
+      renewTime: now,
+      leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && spec.holderIdentity ? 1 : 0),
+    };
+    // resourceVersion makes this a compare-and-swap: of two replicas racing for an expired lease, one wins.
+    await this.coordination.replaceNamespacedLease({
+      name: this.leaseName,
+      namespace: this.namespace,
+      body: lease,
+    });
+    return true;
+  }
+}
