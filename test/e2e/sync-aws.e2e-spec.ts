@@ -493,9 +493,13 @@ describe('syncing from AWS Secrets Manager and Parameter Store (moto)', () => {
     expect((await readExternalSecret(clients, namespace, 'other-instance')).status).toBeUndefined();
   });
 
-  it('never writes a secret value into its logs', () => {
+  it('never writes a secret value or credential into its logs, even at debug level', () => {
+    expect(controller.text).toContain('"level":20');
     for (const value of ['1234', 'old-pass', 'team-a-value', 'stable', 'migrated']) {
       expect(controller.text).not.toMatch(new RegExp(`[^\\w]${value}[^\\w]`));
     }
+    // Static keys of the environment and the temporary keys STS returned for roleArn.
+    expect(controller.text).not.toMatch(/(AKIA|ASIA)[A-Z0-9]{12,}/);
+    expect(controller.text).not.toContain(process.env.AWS_SECRET_ACCESS_KEY);
   });
 });

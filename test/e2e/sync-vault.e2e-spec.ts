@@ -51,6 +51,7 @@ describe('syncing from Vault (OpenBao) through Kubernetes auth against the real 
       DEFAULT_VAULT_ROLE: 'es-controller',
       POLLER_INTERVAL_MILLISECONDS: String(POLL_MS),
       WATCHED_NAMESPACES: namespace,
+      LOG_LEVEL: 'debug',
     });
     await controller.waitHealthy('/readyz');
   });
@@ -263,5 +264,7 @@ describe('syncing from Vault (OpenBao) through Kubernetes auth against the real 
     expect(controller.text).not.toContain('v1-pass');
     expect(controller.text).not.toMatch(/\bs\.[A-Za-z0-9]{20,}/);
     expect(controller.text).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+    // The log level really was debug, so the check covers the chattiest output.
+    expect(controller.text).toContain('"level":20');
   });
 });
