@@ -30,11 +30,11 @@ export class ControllerProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static async start(env: NodeJS.ProcessEnv = {}): Promise<ControllerProcess> {
+  static async start(env: NodeJS.ProcessEnv = {}, main = MAIN): Promise<ControllerProcess> {
     const port = Number(env.METRICS_PORT ?? (await freePort()));
     // A variable given as undefined is removed from the inherited environment.
     const merged = { ...process.env, METRICS_PORT: String(port), LOG_LEVEL: 'info', ...env };
-    const child = spawn(process.execPath, [MAIN], {
+    const child = spawn(process.execPath, [main], {
       env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -13,6 +13,15 @@ export async function serviceAccountKubeconfig(
   name: string,
 ): Promise<string> {
   await clients.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  return serviceAccountTokenKubeconfig(clients, namespace, name);
+}
+
+/** A kubeconfig file that authenticates as an existing ServiceAccount (TokenRequest token). */
+export async function serviceAccountTokenKubeconfig(
+  clients: Clients,
+  namespace: string,
+  name: string,
+): Promise<string> {
   const request = await clients.core.createNamespacedServiceAccountToken({
     name,
     namespace,

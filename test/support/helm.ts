@@ -1,0 +1,39 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+
+const run = promisify(execFile);
+export const CHART = new URL('../../charts/kubernetes-external-secrets', import.meta.url).pathname;
+
+/** Runs the stack's helm with its caches and config in a temporary home (no repositories, no network). */
+export async function helm(...args: string[]): Promise<string> {
+  const home = mkdtempSync(join(tmpdir(), 'helm-home-'));
+  const { stdout } = await run(process.env.HELM_BIN!, args, {
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+    },
+    maxBuffer: 32 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+export interface RenderedObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  [field: string]: unknown;
+}
+
+/** `helm template` of the chart with extra arguments, as objects. */
+export async function renderChart(...args: string[]): Promise<RenderedObject[]> {
+  const output = await helm('template', 'es', CHART, '--namespace', 'es-system', ...args);
+  return parseAllDocuments(output)
+    .map((document) => document.toJS() as RenderedObject | null)
+    .filter((object): object is RenderedObject => object !== null);
+}
