@@ -66,6 +66,8 @@ const environmentSchema = z.object({
   AWS_SSM_ENDPOINT: optionalUrl,
   AWS_STS_ENDPOINT: optionalUrl,
   SHUTDOWN_TIMEOUT_MILLISECONDS: positiveMilliseconds.default(20_000),
+  KUBE_API_QPS: z.coerce.number().positive().default(100),
+  KUBE_API_BURST: z.coerce.number().int().positive().default(200),
   LEADER_ELECTION: flag.default(false),
   LEADER_ELECTION_NAMESPACE: z.string().trim().min(1).optional(),
   LEADER_ELECTION_LEASE_NAME: z.string().trim().min(1).default('kubernetes-external-secrets'),
@@ -114,6 +116,9 @@ export class ControllerConfig {
     readonly stsEndpoint?: string;
   };
   readonly shutdownTimeoutMs: number;
+  /** Client-side budget of API-server writes per second (average) and burst. */
+  readonly kubeApiQps: number;
+  readonly kubeApiBurst: number;
   readonly leaderElection: {
     readonly enabled: boolean;
     readonly namespace: string;
@@ -158,6 +163,8 @@ export class ControllerConfig {
       stsEndpoint: env.AWS_STS_ENDPOINT,
     };
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MILLISECONDS;
+    this.kubeApiQps = env.KUBE_API_QPS;
+    this.kubeApiBurst = env.KUBE_API_BURST;
     this.leaderElection = {
       enabled: env.LEADER_ELECTION,
       namespace: env.LEADER_ELECTION_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',

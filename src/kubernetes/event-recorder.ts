@@ -3,6 +3,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logging.constants.js';
 import type { ExternalSecret } from '../sync/external-secret.js';
+import { WriteRateLimiter } from './write-rate-limiter.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
 
 /** Event reasons of this controller (one vocabulary, documented in the README). */
@@ -22,6 +23,7 @@ export class EventRecorder {
 
   constructor(
     @Inject(KUBE_CONFIG) kubeConfig: KubeConfig,
+    private readonly writes: WriteRateLimiter,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
@@ -35,6 +37,7 @@ export class EventRecorder {
   ): Promise<void> {
     const { name, namespace, uid, resourceVersion } = externalSecret.metadata;
     const now = new Date();
+    await this.writes.acquire();
     try {
       await this.core.createNamespacedEvent({
         namespace: namespace!,

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { ExternalSecretStatus } from '../sync/external-secret.js';
+import { WriteRateLimiter } from './write-rate-limiter.js';
 import {
   EXTERNAL_SECRET_GROUP,
   EXTERNAL_SECRET_PLURAL,
@@ -13,11 +14,15 @@ import {
 export class ExternalSecretStatusStore {
   private readonly customObjects: CustomObjectsApi;
 
-  constructor(@Inject(KUBE_CONFIG) kubeConfig: KubeConfig) {
+  constructor(
+    @Inject(KUBE_CONFIG) kubeConfig: KubeConfig,
+    private readonly writes: WriteRateLimiter,
+  ) {
     this.customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
   }
 
   async write(namespace: string, name: string, status: ExternalSecretStatus): Promise<void> {
+    await this.writes.acquire();
     await this.customObjects.patchNamespacedCustomObjectStatus(
       {
         group: EXTERNAL_SECRET_GROUP,

@@ -1,6 +1,7 @@
 import type { Provider } from '@nestjs/common';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { KUBE_CONFIG } from './kubernetes.constants.js';
+import { PooledKubeConfig } from './pooled-kube-config.js';
 
 /**
  * The cluster connection: `KUBECONFIG` or `~/.kube/config` out of cluster, the ServiceAccount in cluster
@@ -9,7 +10,7 @@ import { KUBE_CONFIG } from './kubernetes.constants.js';
 export const kubeConfigProvider: Provider = {
   provide: KUBE_CONFIG,
   useFactory: (): KubeConfig => {
-    const kubeConfig = new KubeConfig();
+    const kubeConfig = new PooledKubeConfig();
     kubeConfig.loadFromDefault();
     if (!kubeConfig.getCurrentCluster()) {
       throw new Error('no Kubernetes cluster configured: set KUBECONFIG or run inside a cluster');

@@ -7,6 +7,7 @@ import { kubeConfigProvider } from './kube-config.provider.js';
 import { KUBE_CONFIG } from './kubernetes.constants.js';
 import { LeaderElector } from './leader-election.js';
 import { SecretStore } from './secret-store.js';
+import { WriteRateLimiter } from './write-rate-limiter.js';
 
 const services = [
   CrdCheckService,
@@ -15,6 +16,7 @@ const services = [
   ExternalSecretStatusStore,
   EventRecorder,
   LeaderElector,
+  WriteRateLimiter,
 ];
 
 /** Everything that talks to the Kubernetes API server. */

@@ -8,6 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import type { DesiredSecret } from '../sync/secret-manifest.js';
 import { statusCodeOf } from './api-errors.js';
+import { WriteRateLimiter } from './write-rate-limiter.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
 
 /** Reads and writes the Secrets this controller manages. */
@@ -15,7 +16,10 @@ import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
 export class SecretStore {
   private readonly core: CoreV1Api;
 
-  constructor(@Inject(KUBE_CONFIG) kubeConfig: KubeConfig) {
+  constructor(
+    @Inject(KUBE_CONFIG) kubeConfig: KubeConfig,
+    private readonly writes: WriteRateLimiter,
+  ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
   }
 
@@ -34,6 +38,7 @@ export class SecretStore {
    * and owner references that other tools put on the Secret stay, and keys it stops setting are removed.
    */
   async apply(secret: DesiredSecret): Promise<V1Secret> {
+    await this.writes.acquire();
     return this.core.patchNamespacedSecret(
       {
         name: secret.metadata.name,
