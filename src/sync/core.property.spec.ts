@@ -106,7 +106,7 @@ describe('the pure sync core under random and adversarial input', () => {
           apiVersion: 'kubernetes-client.io/v1',
           kind: 'ExternalSecret',
           metadata: { name: 'es', namespace: 'ns', uid: 'uid', generation: 1 },
-          ...(deprecatedForm ? { secretDescriptor: spec as never } : { spec: spec as never }),
+          ...(deprecatedForm ? { secretDescriptor: spec } : { spec: spec }),
         };
         try {
           const normalized = normalizeSpec(externalSecret);
