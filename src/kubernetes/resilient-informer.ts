@@ -4,13 +4,13 @@ import {
   ERROR,
   ListWatch,
   UPDATE,
-  Watch,
   type KubeConfig,
   type KubernetesObject,
   type ListPromise,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ProbeReport, ProbeSubject } from '../health/probe-registry.js';
+import { ActivityWatch } from './activity-watch.js';
 
 export interface InformerHandlers<T> {
   onAdd?(object: T): void;
@@ -28,6 +28,7 @@ const MAX_RESTART_DELAY_MS = 30_000;
  */
 export class ResilientInformer<T extends KubernetesObject> implements ProbeSubject {
   private readonly informer: ListWatch<T>;
+  private readonly watch: ActivityWatch;
   private downSince: number | undefined;
   private restartDelayMs = 0;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -47,7 +48,8 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
     private readonly stallThresholdMs: number,
     private readonly onRestart: () => void = () => undefined,
   ) {
-    this.informer = new ListWatch(path, new Watch(kubeConfig), list, false, labelSelector);
+    this.watch = new ActivityWatch(kubeConfig, Math.max(1, Math.round(stallThresholdMs / 2000)));
+    this.informer = new ListWatch(path, this.watch, list, false, labelSelector);
     this.informer.on(ADD, (object) => {
       this.healthy();
       handlers.onAdd?.(object);
@@ -90,11 +92,22 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
     return this.informer.latestResourceVersion() !== '';
   }
 
+  /**
+   * Not live when the watch has been failing, or silent (no event, no bookmark, no reconnect) for longer than
+   * the stall threshold, twice the server-side watch timeout: a watch stuck on a dead connection.
+   */
   live(): ProbeReport {
-    if (this.downSince !== undefined && Date.now() - this.downSince > this.stallThresholdMs) {
+    const now = Date.now();
+    if (this.downSince !== undefined && now - this.downSince > this.stallThresholdMs) {
       return {
         ok: false,
-        detail: `${this.name} watch down for ${Math.round((Date.now() - this.downSince) / 1000)}s`,
+        detail: `${this.name} watch down for ${Math.round((now - this.downSince) / 1000)}s`,
+      };
+    }
+    if (this.synced && now - this.watch.lastActivity > this.stallThresholdMs) {
+      return {
+        ok: false,
+        detail: `${this.name} watch silent for ${Math.round((now - this.watch.lastActivity) / 1000)}s`,
       };
     }
     return { ok: true };
