@@ -153,6 +153,8 @@ async function secretCount(namespace: string): Promise<number> {
 async function runOnce(repetition: number) {
   const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const namespace = `bench-${run}`;
+  // A fresh emulator for every run: moto slows down (and its server errs under concurrency) as its store grows.
+  await fetch(`${process.env.MOTO_ENDPOINT}/moto-api/reset`, { method: 'POST' });
   await clients.core.createNamespace({ body: { metadata: { name: namespace } } });
 
   // Workload: each object reads `keysPerObject` keys; a share of them from a common pool per backend.
@@ -188,7 +190,7 @@ async function runOnce(repetition: number) {
       distinct.set(plan.backend, (distinct.get(plan.backend) ?? new Set()).add(key));
   const seeds = [...distinct].flatMap(([backend, keys]) => [...keys].map((key) => ({ backend, key })));
   const seedStarted = Date.now();
-  await inBatches(seeds, 16, ({ backend, key }) => seed(backend, key, 'v0'));
+  await inBatches(seeds, 8, ({ backend, key }) => seed(backend, key, 'v0'));
   console.error(
     `[bench] seeded ${seeds.length} remote values in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`,
   );

@@ -20,6 +20,7 @@ import {
   EXTERNAL_SECRET_VERSION,
   KUBE_CONFIG,
 } from './kubernetes.constants.js';
+import { withoutManagedFields } from './activity-watch.js';
 import { ResilientInformer } from './resilient-informer.js';
 
 /** What the sync layer hears from the informers; handlers only enqueue keys. */
@@ -72,7 +73,11 @@ export class ClusterCache {
         name,
         this.kubeConfig,
         path,
-        list,
+        async () => {
+          const listed = await list();
+          listed.items.forEach(withoutManagedFields);
+          return listed;
+        },
         labelSelector,
         handlers,
         this.logger,

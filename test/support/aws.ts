@@ -8,9 +8,11 @@ import {
 import { PutParameterCommand, SSMClient, type ParameterType } from '@aws-sdk/client-ssm';
 
 const endpoint = () => process.env.MOTO_ENDPOINT!;
+// moto answers the odd 500 under concurrent writes (a thread-safety bug of its server): retry generously.
 export const secretsManager = (region = process.env.AWS_REGION) =>
-  new SecretsManagerClient({ endpoint: endpoint(), region });
-export const ssm = () => new SSMClient({ endpoint: endpoint(), region: process.env.AWS_REGION });
+  new SecretsManagerClient({ endpoint: endpoint(), region, maxAttempts: 8 });
+export const ssm = () =>
+  new SSMClient({ endpoint: endpoint(), region: process.env.AWS_REGION, maxAttempts: 8 });
 
 /** Creates a Secrets Manager secret, or puts a new current version if it exists. */
 export async function putSecret(name: string, value: string | Uint8Array, region?: string): Promise<string> {
