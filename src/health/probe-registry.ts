@@ -23,10 +23,6 @@ export class ProbeRegistry {
     this.subjects.set(name, subject);
   }
 
-  unregister(name: string): void {
-    this.subjects.delete(name);
-  }
-
   liveness(): Map<string, ProbeReport> {
     return this.collect((subject) => subject.live());
   }

@@ -155,14 +155,6 @@ export class ClusterCache {
     ] as Array<ResilientInformer<ExternalSecret | V1Secret | V1Namespace>>;
   }
 
-  get synced(): boolean {
-    return this.informers.every((each) => each.synced);
-  }
-
-  get informerRestarts(): number {
-    return this.informers.reduce((sum, each) => sum + each.restarts, 0);
-  }
-
   getExternalSecret(namespace: string, name: string): ExternalSecret | undefined {
     for (const informer of this.externalSecrets) {
       const found = informer.get(name, namespace);

@@ -39,10 +39,6 @@ export class LeaderElector {
     this.coordination = kubeConfig.makeApiClient(CoordinationV1Api);
   }
 
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
   start(callbacks: LeadershipCallbacks): void {
     this.callbacks = callbacks;
     this.metrics.leader.set(0);

@@ -33,8 +33,6 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
   private restartDelayMs = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** Restarts after errors; exposed for the metrics. */
-  restarts = 0;
   private errors = 0;
 
   constructor(
@@ -133,7 +131,6 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
     );
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
-      this.restarts += 1;
       this.onRestart();
       const errorsBefore = this.errors;
       this.informer.start().then(
