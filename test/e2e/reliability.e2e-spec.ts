@@ -188,4 +188,51 @@ describe('faults: the controller survives them, loses nothing and tells the trut
       await controller.stop().catch(() => undefined);
     }
   });
+
+  it('etcd restarts while values change: every Secret converges, none is lost', async () => {
+    const namespace = await createTestNamespace('etcd');
+    const count = 10;
+    const id = randomBytes(3).toString('hex');
+    await Promise.all(
+      Array.from({ length: count }, (_, index) => putSecret(`etcd-${id}-${index}`, `first-${index}`)),
+    );
+    for (let index = 0; index < count; index++) {
+      await createExternalSecret(clients, namespace, {
+        metadata: { name: `etcd-${index}` },
+        spec: { backendType: 'secretsManager', data: [{ key: `etcd-${id}-${index}`, name: 'v' }] },
+      });
+    }
+    const controller = await ControllerProcess.start({
+      WATCHED_NAMESPACES: namespace,
+      POLLER_INTERVAL_MILLISECONDS: '2000',
+    });
+    const stackDir = process.env.STACK_DIR!;
+    try {
+      await controller.waitHealthy('/readyz');
+      await eventually('the first sync', async () =>
+        (await clients.core.listNamespacedSecret({ namespace })).items.length === count ? true : undefined,
+      );
+      process.kill(Number(readFileSync(join(stackDir, 'etcd.pid'), 'utf8')), 'SIGKILL');
+      // Values change while the API server has no storage.
+      await Promise.all(
+        Array.from({ length: count }, (_, index) => updateSecret(`etcd-${id}-${index}`, `second-${index}`)),
+      );
+      await sleep(4000);
+      await run('bash', [new URL('../stack/start.sh', import.meta.url).pathname]);
+      await eventually(
+        'every Secret updated',
+        async () => {
+          for (let index = 0; index < count; index++) {
+            if ((await readSecretData(clients, namespace, `etcd-${index}`))?.data.v !== `second-${index}`)
+              return undefined;
+          }
+          return true;
+        },
+        90_000,
+      );
+      await controller.waitHealthy('/healthz', 60_000);
+    } finally {
+      await controller.stop().catch(() => undefined);
+    }
+  });
 });

@@ -13,7 +13,14 @@ import {
   waitForStatus,
   type ExternalSecretObject,
 } from '../support/kube.js';
-import { auditedRequests, startOpenBao, stopOpenBao, writeKv1, writeKv2 } from '../support/vault.js';
+import {
+  auditedForRole,
+  auditedRequests,
+  startOpenBao,
+  stopOpenBao,
+  writeKv1,
+  writeKv2,
+} from '../support/vault.js';
 
 const POLL_MS = 1500;
 const ROLE = 'iam.amazonaws.com/permitted';
@@ -241,6 +248,23 @@ describe('syncing from Vault (OpenBao) through Kubernetes auth against the real 
     ).toEqual([]);
     // 4 s tokens over ~10 s: logged in again (more than once), never failing a sync.
     expect(auditedRequests('auth/kubernetes/login') - loginsBefore).toBeGreaterThanOrEqual(2);
+  });
+
+  it('renews a token under the threshold instead of logging in again', async () => {
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'renewed' },
+      spec: {
+        backendType: 'vault',
+        vaultRole: 'es-renewable',
+        data: [{ key: `secret/data/${id}/shared`, name: 'v', property: 'value' }],
+      },
+    });
+    expect(await value('renewed', 'v')).toBe('shared');
+    await new Promise((resolve) => setTimeout(resolve, 9000));
+    // 6 s tokens, renewed whenever less than 4.5 s (three poll intervals) remain: renewals, one login.
+    expect(auditedForRole('auth/token/renew-self', 'es-renewable')).toBeGreaterThanOrEqual(2);
+    expect(auditedForRole('auth/kubernetes/login', 'es-renewable')).toBe(1);
+    expect((await readExternalSecret(clients, namespace, 'renewed')).status?.status).toBe('SUCCESS');
   });
 
   it('survives OpenBao going away and coming back re-bootstrapped', async () => {

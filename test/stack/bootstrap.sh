@@ -79,6 +79,8 @@ role_for_controller kubernetes es-controller 10m 1h
 role_for_controller my-kubernetes-vault-mount-point my-vault-role 10m 1h
 # Tokens that expire within seconds, for the token-expiry tests.
 role_for_controller kubernetes es-short-ttl 4s 4s
+# Short tokens that may be renewed for an hour, for the renewal test.
+role_for_controller kubernetes es-renewable 6s 1h
 # A role bound to another ServiceAccount: login with the controller's token is denied.
 bao POST auth/kubernetes/role/es-other-sa '{"bound_service_account_names":["someone-else"],
   "bound_service_account_namespaces":["es-system"],"token_policies":["es-read"]}' >/dev/null

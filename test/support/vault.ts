@@ -36,6 +36,23 @@ export function auditedRequests(path: string | RegExp): number {
   return count;
 }
 
+/** Audited requests of one path made with a token of one role (logins: the responses naming that role). */
+export function auditedForRole(path: string, role: string): number {
+  let count = 0;
+  for (const line of readFileSync(process.env.BAO_AUDIT_LOG!, 'utf8').split('\n')) {
+    if (!line) continue;
+    const entry = JSON.parse(line) as {
+      type?: string;
+      auth?: { metadata?: { role?: string } };
+      request?: { path?: string };
+    };
+    const isLogin = path.endsWith('/login');
+    if (entry.type !== (isLogin ? 'response' : 'request')) continue;
+    if (entry.request?.path === path && entry.auth?.metadata?.role === role) count++;
+  }
+  return count;
+}
+
 const stackScript = (name: string) => new URL(`../stack/${name}`, import.meta.url).pathname;
 
 /** Stops the OpenBao dev server (it keeps everything in memory: a restart loses all data and config). */
