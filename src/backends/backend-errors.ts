@@ -49,6 +49,8 @@ export function toBackendError(error: unknown, what: string): BackendError {
   const network = code !== undefined && /^E[A-Z]+$/.test(code);
   const transient =
     network || TRANSIENT_NAMES.has(name) || (status !== undefined && (status >= 500 || status === 429));
-  const reason = network ? `${code} (backend unreachable)` : `${name}: ${message}`;
+  const reason = network
+    ? `${code} (backend unreachable)`
+    : `${name}: ${message}${status !== undefined ? ` (HTTP ${status})` : ''}`;
   return new BackendError(sanitizeErrorText(`${what} failed: ${reason}`), transient);
 }

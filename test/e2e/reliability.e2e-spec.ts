@@ -235,4 +235,57 @@ describe('faults: the controller survives them, loses nothing and tells the trut
       await controller.stop().catch(() => undefined);
     }
   });
+
+  it('a controller killed (SIGKILL) in the middle of writes restarts cleanly: no partial Secret, all converge', async () => {
+    const namespace = await createTestNamespace('kill');
+    const count = 40;
+    const id = randomBytes(3).toString('hex');
+    const expected = (index: number) => ({ a: `a-${index}`, b: `b-${index}`, c: `c-${index}` });
+    await Promise.all(
+      Array.from({ length: count }, (_, index) =>
+        putSecret(`kill-${id}-${index}`, JSON.stringify(expected(index))),
+      ),
+    );
+    for (let index = 0; index < count; index++) {
+      await createExternalSecret(clients, namespace, {
+        metadata: { name: `kill-${index}` },
+        spec: { backendType: 'secretsManager', dataFrom: [`kill-${id}-${index}`] },
+      });
+    }
+    const first = await ControllerProcess.start({
+      WATCHED_NAMESPACES: namespace,
+      KUBE_API_QPS: '20',
+      KUBE_API_BURST: '5',
+    });
+    await eventually('the first writes', async () =>
+      (await clients.core.listNamespacedSecret({ namespace })).items.length >= 3 ? true : undefined,
+    );
+    await first.stop('SIGKILL');
+    const written = (await clients.core.listNamespacedSecret({ namespace })).items;
+    expect(written.length).toBeLessThan(count);
+    for (const secret of written) {
+      const index = Number(secret.metadata!.name!.split('-').pop());
+      const data = Object.fromEntries(
+        Object.entries(secret.data ?? {}).map(([key, value]) => [
+          key,
+          Buffer.from(value, 'base64').toString(),
+        ]),
+      );
+      expect(data).toEqual(expected(index));
+    }
+    const second = await ControllerProcess.start({ WATCHED_NAMESPACES: namespace });
+    try {
+      await eventually(
+        'every Secret after the restart',
+        async () =>
+          (await clients.core.listNamespacedSecret({ namespace })).items.length === count ? true : undefined,
+        30_000,
+      );
+      for (let index = 0; index < count; index++) {
+        expect((await readSecretData(clients, namespace, `kill-${index}`))?.data).toEqual(expected(index));
+      }
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
 });

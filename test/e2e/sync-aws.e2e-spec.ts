@@ -432,6 +432,16 @@ describe('syncing from AWS Secrets Manager and Parameter Store (moto)', () => {
         30_000,
       );
       expect(await secretData('flaky')).toEqual({ v: 'stable' });
+      proxy.mode = 'unavailable';
+      await eventually(
+        'HTTP 503 reported',
+        async () =>
+          (await readExternalSecret(clients, namespace, 'flaky')).status?.status?.includes('503')
+            ? true
+            : undefined,
+        30_000,
+      );
+      expect(await secretData('flaky')).toEqual({ v: 'stable' });
     } finally {
       proxy.mode = 'pass';
     }

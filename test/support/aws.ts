@@ -41,12 +41,12 @@ export async function putParameter(
 
 /**
  * A small HTTP proxy in front of moto that counts backend calls by operation (X-Amz-Target for Secrets
- * Manager and SSM, Action for STS) and can fail them: `throttle` answers ThrottlingException, `down` drops
- * the connection. Calls are counted at the wire, not by the controller's own metrics.
+ * Manager and SSM, Action for STS) and can fail them: `throttle` answers ThrottlingException, `unavailable`
+ * HTTP 503 with an HTML body, `down` drops the connection. Calls are counted at the wire, not by the controller's own metrics.
  */
 export class CountingAwsProxy {
   readonly calls = new Map<string, number>();
-  mode: 'pass' | 'throttle' | 'down' = 'pass';
+  mode: 'pass' | 'throttle' | 'unavailable' | 'down' = 'pass';
   private server: Server | undefined;
 
   async start(): Promise<string> {
@@ -67,6 +67,12 @@ export class CountingAwsProxy {
           this.calls.set(counted, (this.calls.get(counted) ?? 0) + 1);
         if (this.mode === 'down') {
           incoming.socket.destroy();
+          return;
+        }
+        if (this.mode === 'unavailable') {
+          // What a load balancer in front of the service answers: HTTP 503 with an HTML page.
+          outgoing.writeHead(503, { 'Content-Type': 'text/html' });
+          outgoing.end('<html><body>503 Service Unavailable</body></html>');
           return;
         }
         if (this.mode === 'throttle') {
