@@ -27,6 +27,7 @@ const { values: options } = parseArgs({
     cycles: { type: 'string', default: '3' },
     repetitions: { type: 'string', default: '1' },
     samples: { type: 'string', default: '20' },
+    'soak-minutes': { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench-results' },
   },
 });
@@ -148,6 +149,114 @@ async function secretCount(namespace: string): Promise<number> {
       labelSelector: 'app.kubernetes.io/managed-by=kubernetes-external-secrets',
     })
   ).items.length;
+}
+
+interface SoakReport {
+  minutes: number;
+  rssMiBOverTime: Array<[number, number]>;
+  rssTrendMiBPerHour: number;
+  maxEventLoopLagSeconds: number;
+  syncErrors: number;
+  changesMade: number;
+  keysChanged: number;
+  changesArrived: number;
+  faults: string[];
+}
+
+/** Least-squares slope of (minute, MiB) points, in MiB per hour. */
+function trendPerHour(points: Array<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  const numerator = points.reduce((sum, [x, y]) => sum + (x - meanX) * (y - meanY), 0);
+  const denominator = points.reduce((sum, [x]) => sum + (x - meanX) ** 2, 0);
+  return denominator === 0 ? 0 : (numerator / denominator) * 60;
+}
+
+async function controllerMetric(controller: ControllerProcess, pattern: RegExp): Promise<number> {
+  const metrics = await (await fetch(controller.url('/metrics'))).text();
+  return metrics
+    .split('\n')
+    .filter((line) => pattern.test(line))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+}
+
+/**
+ * The soak: for `minutes`, change a few remote values every interval, and every third minute take the AWS
+ * endpoint away for 30 s, then throttle it for 30 s. Samples RSS and event-loop lag, counts sync errors, and
+ * checks at the end that every change arrived.
+ */
+async function soak(
+  minutes: number,
+  controller: ControllerProcess,
+  proxy: CountingAwsProxy,
+  plans: ObjectPlan[],
+  namespace: string,
+): Promise<SoakReport> {
+  const started = Date.now();
+  const pid = controller.child.pid!;
+  const rss: Array<[number, number]> = [];
+  const faults: string[] = [];
+  const latest = new Map<string, { plan: ObjectPlan; slot: number; value: string }>();
+  const candidates = plans.filter((plan) => plan.keys.some((key) => key.includes('unique')));
+  const errorsBefore = await controllerMetric(
+    controller,
+    /^kubernetes_external_secrets_sync_calls_count\{.*status="error"/,
+  );
+  let maxLag = 0;
+  let changes = 0;
+  let round = 0;
+  while (Date.now() - started < minutes * 60_000) {
+    const minute = (Date.now() - started) / 60_000;
+    const faultPhase = Math.floor(minute) % 3 === 2 ? (minute % 1 < 0.5 ? 'down' : 'throttle') : 'pass';
+    if (faultPhase !== proxy.mode) {
+      proxy.mode = faultPhase;
+      faults.push(`${minute.toFixed(1)} min: ${faultPhase}`);
+    }
+    for (let index = 0; index < 5; index++) {
+      const plan = candidates[(round * 5 + index) % candidates.length]!;
+      const key = plan.keys.find((each) => each.includes('unique'))!;
+      const value = `soak-${round}-${index}`;
+      // During an AWS fault the emulator itself is reachable (only the controller's path is broken).
+      await change(plan.backend, key, value);
+      latest.set(`${plan.name}/${key}`, { plan, slot: plan.keys.indexOf(key), value });
+      changes++;
+    }
+    rss.push([minute, processStats(pid).rssBytes / 2 ** 20]);
+    maxLag = Math.max(maxLag, await controllerMetric(controller, /^nodejs_eventloop_lag_max_seconds /));
+    round++;
+    await sleep(intervalMs);
+  }
+  proxy.mode = 'pass';
+  let arrived = 0;
+  const deadline = Date.now() + 5 * intervalMs + 60_000;
+  for (const { plan, slot, value } of latest.values()) {
+    for (;;) {
+      const secret = await clients.core.readNamespacedSecret({ name: plan.name, namespace });
+      if (Buffer.from(secret.data?.[`k${slot}`] ?? '', 'base64').toString() === value) {
+        arrived++;
+        break;
+      }
+      if (Date.now() > deadline) break;
+      await sleep(200);
+    }
+  }
+  return {
+    minutes,
+    rssMiBOverTime: rss.map(([minute, mib]) => [Number(minute.toFixed(2)), Number(mib.toFixed(1))]),
+    rssTrendMiBPerHour: trendPerHour(rss.filter(([minute]) => minute >= Math.min(1, minutes / 3))),
+    maxEventLoopLagSeconds: maxLag,
+    syncErrors:
+      (await controllerMetric(
+        controller,
+        /^kubernetes_external_secrets_sync_calls_count\{.*status="error"/,
+      )) - errorsBefore,
+    changesMade: changes,
+    keysChanged: latest.size,
+    changesArrived: arrived,
+    faults,
+  };
 }
 
 async function runOnce(repetition: number) {
@@ -337,12 +446,16 @@ async function runOnce(repetition: number) {
     const elapsedHours = (Date.now() - createStarted) / 3_600_000;
     const steady = processStats(pid);
     const steadyHeap = await heapUsedBytes(controller);
+    const soakMinutes = Number(options['soak-minutes']);
+    const soakReport =
+      soakMinutes > 0 ? await soak(soakMinutes, controller, proxy, plans, namespace) : undefined;
     const idleRequests = [...after.api.byVerb]
       .map(([label, value]) => [label, (value - (before.api.byVerb.get(label) ?? 0)) / cycles] as const)
       .filter(([, perCycle]) => perCycle > 0);
 
     return {
       repetition,
+      soak: soakReport,
       count,
       keysPerObject,
       share,
@@ -485,6 +598,15 @@ console.log(`${'figure'.padEnd(width)} | ${'measured'.padEnd(22)} | floor / targ
 for (const [label, value, target, ok] of rows) {
   console.log(
     `${label.padEnd(width)} | ${value.padEnd(22)} | ${target}${ok === undefined ? '' : ok ? '  ✓' : '  ✗'}`,
+  );
+}
+for (const result of results.filter((each) => each.soak)) {
+  const report = result.soak!;
+  console.log(
+    `\nsoak (run ${result.repetition}): ${report.minutes} min, RSS ${report.rssMiBOverTime[0]?.[1]} → ${report.rssMiBOverTime.at(-1)?.[1]} MiB ` +
+      `(trend ${report.rssTrendMiBPerHour.toFixed(1)} MiB/h), max event-loop lag ${(report.maxEventLoopLagSeconds * 1000).toFixed(0)} ms, ` +
+      `${report.syncErrors} sync errors (injected faults: ${report.faults.join('; ') || 'none'}), ` +
+      `${report.changesMade} changes; the last value of each of ${report.keysChanged} changed keys arrived: ${report.changesArrived}`,
   );
 }
 mkdirSync(options.out, { recursive: true });
