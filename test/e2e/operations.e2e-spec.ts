@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putSecret, updateSecret } from '../support/aws.js';
 import { ControllerProcess } from '../support/controller-process.js';
 import { grantClusterRules, serviceAccountKubeconfig } from '../support/identity.js';
+import { createAwsWorkload } from '../support/workload.js';
 import {
   createExternalSecret,
   createTestNamespace,
@@ -220,53 +221,23 @@ describe('operations: probes, metrics, leader election, shutdown, logs', () => {
   });
 
   it('finishes in-flight syncs on SIGTERM during a burst: exit 0, every Secret whole', async () => {
-    const burst = await createTestNamespace('burst');
-    const count = 40;
-    const expected = (index: number) => ({
-      user: `user-${index}`,
-      password: `password-${index}`,
-      token: `token-${index}`,
-    });
-    await Promise.all(
-      Array.from({ length: count }, (_, index) =>
-        putSecret(`burst-${id}-${index}`, JSON.stringify(expected(index))),
-      ),
-    );
-    for (let index = 0; index < count; index++) {
-      await createExternalSecret(clients, burst, {
-        metadata: { name: `burst-${index}` },
-        spec: { backendType: 'secretsManager', dataFrom: [`burst-${id}-${index}`] },
-      });
-    }
-    const controller = await ControllerProcess.start({ WATCHED_NAMESPACES: burst });
+    const burst = await createAwsWorkload(clients, 'burst', 40, { json: true });
+    const controller = await ControllerProcess.start({ WATCHED_NAMESPACES: burst.namespace });
     await eventually(
       'the first Secrets',
-      async () =>
-        (await clients.core.listNamespacedSecret({ namespace: burst })).items.length >= 3 ? true : undefined,
+      async () => ((await burst.secrets()).size >= 3 ? true : undefined),
       30_000,
     );
     expect(await controller.stop('SIGTERM')).toBe(0);
 
-    const written = (await clients.core.listNamespacedSecret({ namespace: burst })).items;
-    expect(written.length).toBeGreaterThan(0);
-    for (const secret of written) {
-      const index = Number(secret.metadata!.name!.split('-').pop());
-      const data = Object.fromEntries(
-        Object.entries(secret.data ?? {}).map(([key, value]) => [
-          key,
-          Buffer.from(value, 'base64').toString(),
-        ]),
-      );
-      expect(data).toEqual(expected(index));
-    }
-    const restarted = await ControllerProcess.start({ WATCHED_NAMESPACES: burst });
+    const written = await burst.secrets();
+    expect(written.size).toBeGreaterThan(0);
+    for (const [index, data] of written) expect(data).toEqual(burst.expected(index));
+    const restarted = await ControllerProcess.start({ WATCHED_NAMESPACES: burst.namespace });
     try {
       await eventually(
         'every Secret after a restart',
-        async () =>
-          (await clients.core.listNamespacedSecret({ namespace: burst })).items.length === count
-            ? true
-            : undefined,
+        async () => ((await burst.secrets()).size === burst.count ? true : undefined),
         30_000,
       );
     } finally {

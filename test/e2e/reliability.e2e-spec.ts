@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { putSecret, updateSecret } from '../support/aws.js';
@@ -15,9 +13,10 @@ import {
   readSecretData,
   replaceExternalSecretSpec,
 } from '../support/kube.js';
+import { killStackProcess, startStack } from '../support/stack.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { createAwsWorkload, type AwsWorkload } from '../support/workload.js';
 
-const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const syncCount = async (controller: ControllerProcess) => {
   const metrics = await (await fetch(controller.url('/metrics'))).text();
@@ -146,43 +145,38 @@ describe('faults: the controller survives them, loses nothing and tells the trut
     }
   });
 
-  it('the API server restarts during a burst of syncs: every Secret converges, none is lost', async () => {
-    const namespace = await createTestNamespace('restart');
-    const count = 30;
-    const id = randomBytes(3).toString('hex');
-    await Promise.all(
-      Array.from({ length: count }, (_, index) => putSecret(`restart-${id}-${index}`, `value-${index}`)),
+  /** Waits until every object of the workload has its expected Secret. */
+  const converged = (
+    workload: AwsWorkload,
+    expected: (index: number) => Record<string, string> = (index) => workload.expected(index),
+  ) =>
+    eventually(
+      'every Secret',
+      async () => {
+        const secrets = await workload.secrets();
+        for (let index = 0; index < workload.count; index++) {
+          if (JSON.stringify(secrets.get(index)) !== JSON.stringify(expected(index))) return undefined;
+        }
+        return true;
+      },
+      90_000,
     );
-    for (let index = 0; index < count; index++) {
-      await createExternalSecret(clients, namespace, {
-        metadata: { name: `restart-${index}` },
-        spec: { backendType: 'secretsManager', data: [{ key: `restart-${id}-${index}`, name: 'v' }] },
-      });
-    }
+
+  it('the API server restarts during a burst of syncs: every Secret converges, none is lost', async () => {
+    const workload = await createAwsWorkload(clients, 'restart', 30);
     const controller = await ControllerProcess.start({
-      WATCHED_NAMESPACES: namespace,
+      WATCHED_NAMESPACES: workload.namespace,
       POLLER_INTERVAL_MILLISECONDS: '2000',
     });
-    const stackDir = process.env.STACK_DIR!;
     try {
       await controller.waitHealthy('/readyz');
       await eventually('the burst to start', async () =>
-        (await clients.core.listNamespacedSecret({ namespace })).items.length >= 1 ? true : undefined,
+        (await workload.secrets()).size >= 1 ? true : undefined,
       );
-      process.kill(Number(readFileSync(join(stackDir, 'kube-apiserver.pid'), 'utf8')), 'SIGKILL');
+      await killStackProcess('kube-apiserver');
       await sleep(3000);
-      await run('bash', [new URL('../stack/start.sh', import.meta.url).pathname]);
-      await eventually(
-        'every Secret',
-        async () => {
-          const secrets = (await clients.core.listNamespacedSecret({ namespace })).items;
-          return secrets.length === count ? secrets : undefined;
-        },
-        90_000,
-      );
-      for (let index = 0; index < count; index++) {
-        expect((await readSecretData(clients, namespace, `restart-${index}`))?.data.v).toBe(`value-${index}`);
-      }
+      await startStack();
+      await converged(workload);
       await controller.waitHealthy('/healthz', 60_000);
     } finally {
       await controller.stop().catch(() => undefined);
@@ -190,46 +184,25 @@ describe('faults: the controller survives them, loses nothing and tells the trut
   });
 
   it('etcd restarts while values change: every Secret converges, none is lost', async () => {
-    const namespace = await createTestNamespace('etcd');
-    const count = 10;
-    const id = randomBytes(3).toString('hex');
-    await Promise.all(
-      Array.from({ length: count }, (_, index) => putSecret(`etcd-${id}-${index}`, `first-${index}`)),
-    );
-    for (let index = 0; index < count; index++) {
-      await createExternalSecret(clients, namespace, {
-        metadata: { name: `etcd-${index}` },
-        spec: { backendType: 'secretsManager', data: [{ key: `etcd-${id}-${index}`, name: 'v' }] },
-      });
-    }
+    const workload = await createAwsWorkload(clients, 'etcd', 10);
     const controller = await ControllerProcess.start({
-      WATCHED_NAMESPACES: namespace,
+      WATCHED_NAMESPACES: workload.namespace,
       POLLER_INTERVAL_MILLISECONDS: '2000',
     });
-    const stackDir = process.env.STACK_DIR!;
     try {
       await controller.waitHealthy('/readyz');
-      await eventually('the first sync', async () =>
-        (await clients.core.listNamespacedSecret({ namespace })).items.length === count ? true : undefined,
-      );
-      process.kill(Number(readFileSync(join(stackDir, 'etcd.pid'), 'utf8')), 'SIGKILL');
+      await converged(workload);
+      await killStackProcess('etcd');
       // Values change while the API server has no storage.
+      const second = (index: number) => ({ v: `second-${index}` });
       await Promise.all(
-        Array.from({ length: count }, (_, index) => updateSecret(`etcd-${id}-${index}`, `second-${index}`)),
+        Array.from({ length: workload.count }, (_, index) =>
+          updateSecret(workload.key(index), second(index).v),
+        ),
       );
       await sleep(4000);
-      await run('bash', [new URL('../stack/start.sh', import.meta.url).pathname]);
-      await eventually(
-        'every Secret updated',
-        async () => {
-          for (let index = 0; index < count; index++) {
-            if ((await readSecretData(clients, namespace, `etcd-${index}`))?.data.v !== `second-${index}`)
-              return undefined;
-          }
-          return true;
-        },
-        90_000,
-      );
+      await startStack();
+      await converged(workload, second);
       await controller.waitHealthy('/healthz', 60_000);
     } finally {
       await controller.stop().catch(() => undefined);
@@ -237,53 +210,22 @@ describe('faults: the controller survives them, loses nothing and tells the trut
   });
 
   it('a controller killed (SIGKILL) in the middle of writes restarts cleanly: no partial Secret, all converge', async () => {
-    const namespace = await createTestNamespace('kill');
-    const count = 40;
-    const id = randomBytes(3).toString('hex');
-    const expected = (index: number) => ({ a: `a-${index}`, b: `b-${index}`, c: `c-${index}` });
-    await Promise.all(
-      Array.from({ length: count }, (_, index) =>
-        putSecret(`kill-${id}-${index}`, JSON.stringify(expected(index))),
-      ),
-    );
-    for (let index = 0; index < count; index++) {
-      await createExternalSecret(clients, namespace, {
-        metadata: { name: `kill-${index}` },
-        spec: { backendType: 'secretsManager', dataFrom: [`kill-${id}-${index}`] },
-      });
-    }
+    const workload = await createAwsWorkload(clients, 'kill', 40, { json: true });
     const first = await ControllerProcess.start({
-      WATCHED_NAMESPACES: namespace,
+      WATCHED_NAMESPACES: workload.namespace,
       KUBE_API_QPS: '20',
       KUBE_API_BURST: '5',
     });
     await eventually('the first writes', async () =>
-      (await clients.core.listNamespacedSecret({ namespace })).items.length >= 3 ? true : undefined,
+      (await workload.secrets()).size >= 3 ? true : undefined,
     );
     await first.stop('SIGKILL');
-    const written = (await clients.core.listNamespacedSecret({ namespace })).items;
-    expect(written.length).toBeLessThan(count);
-    for (const secret of written) {
-      const index = Number(secret.metadata!.name!.split('-').pop());
-      const data = Object.fromEntries(
-        Object.entries(secret.data ?? {}).map(([key, value]) => [
-          key,
-          Buffer.from(value, 'base64').toString(),
-        ]),
-      );
-      expect(data).toEqual(expected(index));
-    }
-    const second = await ControllerProcess.start({ WATCHED_NAMESPACES: namespace });
+    const written = await workload.secrets();
+    expect(written.size).toBeLessThan(workload.count);
+    for (const [index, data] of written) expect(data).toEqual(workload.expected(index));
+    const second = await ControllerProcess.start({ WATCHED_NAMESPACES: workload.namespace });
     try {
-      await eventually(
-        'every Secret after the restart',
-        async () =>
-          (await clients.core.listNamespacedSecret({ namespace })).items.length === count ? true : undefined,
-        30_000,
-      );
-      for (let index = 0; index < count; index++) {
-        expect((await readSecretData(clients, namespace, `kill-${index}`))?.data).toEqual(expected(index));
-      }
+      await converged(workload);
     } finally {
       expect(await second.stop()).toBe(0);
     }

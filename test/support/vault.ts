@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { killStackProcess, startStack } from './stack.js';
 
 async function bao(method: string, path: string, body?: object): Promise<unknown> {
   const response = await fetch(`${process.env.VAULT_ADDR}/v1/${path}`, {
@@ -53,24 +50,8 @@ export function auditedForRole(path: string, role: string): number {
   return count;
 }
 
-const stackScript = (name: string) => new URL(`../stack/${name}`, import.meta.url).pathname;
-
 /** Stops the OpenBao dev server (it keeps everything in memory: a restart loses all data and config). */
-export async function stopOpenBao(): Promise<void> {
-  const pid = Number(readFileSync(`${process.env.STACK_DIR}/bao.pid`, 'utf8'));
-  process.kill(pid, 'SIGKILL');
-  for (let tries = 0; tries < 50; tries++) {
-    try {
-      process.kill(pid, 0);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    } catch {
-      return;
-    }
-  }
-}
+export const stopOpenBao = () => killStackProcess('bao');
 
 /** Starts OpenBao again and re-bootstraps it (auth methods, mounts, policy, roles), as after a real outage. */
-export async function startOpenBao(): Promise<void> {
-  await run('bash', [stackScript('start.sh')]);
-  await run('bash', [stackScript('bootstrap.sh')]);
-}
+export const startOpenBao = () => startStack({ bootstrap: true });
