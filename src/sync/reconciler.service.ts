@@ -99,7 +99,7 @@ export class Reconciler {
     let written: 'created' | 'updated' | undefined;
     let retry = false;
     try {
-      const spec = this.normalize(externalSecret);
+      const spec = normalizeSpec(externalSecret);
       backendType = spec.backendType;
       plan = this.plan(externalSecret, spec);
       written = await this.sync(externalSecret, spec, plan, item.freshAfter);
@@ -122,16 +122,6 @@ export class Reconciler {
       retry = true;
     }
     return { result: retry ? 'retry' : 'done', plan };
-  }
-
-  private normalize(externalSecret: ExternalSecret): NormalizedSpec {
-    try {
-      return normalizeSpec(externalSecret);
-    } catch (error) {
-      if (error instanceof InvalidSpecError)
-        throw new SyncFailure(EventReason.InvalidSpec, error.message, false);
-      throw error;
-    }
   }
 
   private plan(externalSecret: ExternalSecret, spec: NormalizedSpec): FetchPlan {
