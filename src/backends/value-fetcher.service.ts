@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ControllerConfig } from '../config/controller-config.js';
-import { toBackendError } from './backend-errors.js';
+import { BackendError, toBackendError } from './backend-errors.js';
 import {
   requestKey,
   type BackendIdentity,
@@ -41,6 +41,7 @@ export class ValueFetcher {
   private readonly pending = new Map<string, PendingBatch>();
   private flushTimer: NodeJS.Timeout | undefined;
   private lastSweep = Date.now();
+  private readonly backoff = new Map<string, { until: number; failures: number; error: BackendError }>();
 
   constructor(private readonly config: ControllerConfig) {}
 
@@ -56,6 +57,8 @@ export class ValueFetcher {
   ): Promise<Map<string, RemoteValue | Error>> {
     const results = new Map<string, RemoteValue | Error>();
     const waiting: Array<Promise<void>> = [];
+    const pause = this.backoff.get(identity.cacheKey);
+    const mustWait = pause !== undefined && pause.until > Date.now();
     for (const request of requests) {
       const key = requestKey(request);
       if (results.has(key)) continue;
@@ -64,6 +67,8 @@ export class ValueFetcher {
         results.set(key, cached.value);
         continue;
       }
+      // A backend that just failed as a whole is left alone until its backoff ends: the call rate falls.
+      if (mustWait) throw pause.error;
       results.set(key, new Error('pending'));
       waiting.push(
         this.enqueue(backend, identity, key, request).then((value) => void results.set(key, value)),
@@ -108,10 +113,24 @@ export class ValueFetcher {
         this.cache.set(`${identity.cacheKey}\u0000${key}`, { value, fetchedAt: startedAt });
         for (const waiter of waiters) waiter.resolve(value);
       }
+      this.backoff.delete(identity.cacheKey);
     } catch (error) {
       const failure = toBackendError(error, `reading ${backend.backendType}`);
+      if (failure.transient) this.backOff(identity.cacheKey, failure);
       for (const { waiters } of requests.values()) for (const waiter of waiters) waiter.reject(failure);
     }
+  }
+
+  /**
+   * Exponential backoff with jitter per identity after a transient whole-backend failure (unreachable,
+   * throttled): 0.5 s doubling up to three refresh intervals, so a throttled backend sees fewer calls while it
+   * recovers, and a recovered one is tried again within a few intervals.
+   */
+  private backOff(identityKey: string, error: BackendError): void {
+    const failures = (this.backoff.get(identityKey)?.failures ?? 0) + 1;
+    const delay =
+      Math.min(3 * this.config.pollerIntervalMs, 500 * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+    this.backoff.set(identityKey, { until: Date.now() + delay, failures, error });
   }
 
   /** Drops values nobody could still accept: older than two refresh intervals. */
