@@ -56,12 +56,14 @@ export class ValueFetcher {
     freshAfter: number,
   ): Promise<Map<string, RemoteValue | Error>> {
     const results = new Map<string, RemoteValue | Error>();
+    const requested = new Set<string>();
     const waiting: Array<Promise<void>> = [];
     const pause = this.backoff.get(identity.cacheKey);
     const mustWait = pause !== undefined && pause.until > Date.now();
     for (const request of requests) {
       const key = requestKey(request);
-      if (results.has(key)) continue;
+      if (requested.has(key)) continue;
+      requested.add(key);
       const cached = this.cache.get(`${identity.cacheKey}\u0000${key}`);
       if (cached && cached.fetchedAt >= freshAfter) {
         results.set(key, cached.value);
@@ -69,7 +71,6 @@ export class ValueFetcher {
       }
       // A backend that just failed as a whole is left alone until its backoff ends: the call rate falls.
       if (mustWait) throw pause.error;
-      results.set(key, new Error('pending'));
       waiting.push(
         this.enqueue(backend, identity, key, request).then((value) => void results.set(key, value)),
       );

@@ -94,6 +94,7 @@ export class ClusterCache {
       () => core.listNamespace(),
       undefined,
       {
+        onAdd: (namespace) => this.listener?.namespaceChanged(namespace),
         onUpdate: (namespace) => this.listener?.namespaceChanged(namespace),
       },
     );

@@ -28,6 +28,8 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
   private readonly scheduler: RefreshScheduler;
   private readonly plans = new Map<string, FetchPlan>();
   private readonly generations = new Map<string, number | undefined>();
+  /** The policy annotations last seen per namespace, so that only a change of them re-checks its objects. */
+  private readonly namespacePolicies = new Map<string, string>();
   private ticker: NodeJS.Timeout | undefined;
 
   constructor(
@@ -122,9 +124,21 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
     this.metrics.forgetExternalSecret(externalSecret.metadata.name!, externalSecret.metadata.namespace!);
   }
 
-  /** A namespace's policy annotations may have changed: re-check its ExternalSecrets. */
+  /**
+   * Re-checks a namespace's ExternalSecrets when its policy annotations changed. Other namespace updates (status,
+   * labels, the updates an informer re-list emits for every namespace) enqueue nothing.
+   */
   namespaceChanged(namespace: V1Namespace): void {
-    for (const externalSecret of this.cluster.listExternalSecrets(namespace.metadata?.name)) {
+    const name = namespace.metadata?.name ?? '';
+    const annotations = namespace.metadata?.annotations ?? {};
+    const policy = JSON.stringify([
+      annotations[this.config.rolePermittedAnnotation],
+      annotations[this.config.namingPermittedAnnotation],
+    ]);
+    const previous = this.namespacePolicies.get(name);
+    this.namespacePolicies.set(name, policy);
+    if (previous === undefined || previous === policy) return;
+    for (const externalSecret of this.cluster.listExternalSecrets(name)) {
       if (this.reconciler.handles(externalSecret)) this.queue.add(keyOf(externalSecret), 'periodic');
     }
   }

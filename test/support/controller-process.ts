@@ -27,7 +27,12 @@ export class ControllerProcess {
   ) {
     child.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        if (signal) this.output.push(`\n[test] the controller ended by ${signal}\n`);
+        resolve(code);
+      }),
+    );
   }
 
   static async start(env: NodeJS.ProcessEnv = {}, main = MAIN): Promise<ControllerProcess> {
