@@ -9,8 +9,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CountingAwsProxy, putParameter, putSecret, updateSecret } from '../test/support/aws.js';
 import { ControllerProcess } from '../test/support/controller-process.js';
-import { kubeClients, rawRequest } from '../test/support/kube.js';
-import { auditedRequests, writeKv2 } from '../test/support/vault.js';
+import { apiAuditMark, apiRequestsSince, kubeClients, rawRequest } from '../test/support/kube.js';
+import { CONTROLLER_USER_AGENT } from '../src/kubernetes/pooled-kube-config.js';
+import { auditedRequests, vaultAuditMark, writeKv2 } from '../test/support/vault.js';
 
 type Backend = 'secretsManager' | 'systemManager' | 'vault';
 const BATCH: Record<Backend, number> = { secretsManager: 20, systemManager: 10, vault: 1 };
@@ -28,6 +29,9 @@ const { values: options } = parseArgs({
     repetitions: { type: 'string', default: '1' },
     samples: { type: 'string', default: '20' },
     'soak-minutes': { type: 'string', default: '0' },
+    // Objects synced before the measured workload, so that memory growth per object is measured from a
+    // controller that has already loaded and exercised every backend (not from one that never synced).
+    warmup: { type: 'string' },
     out: { type: 'string', default: 'bench-results' },
   },
 });
@@ -37,6 +41,7 @@ const share = Number(options.share);
 const poolSize = Number(options.pool);
 const intervalMs = Number(options.interval);
 const cycles = Number(options.cycles);
+const warmupCount = Number(options.warmup ?? Math.max(50, Math.round(count / 20)));
 const mix = Object.fromEntries(
   options.mix
     .split(',')
@@ -118,9 +123,15 @@ async function memoryDetail(controller: ControllerProcess): Promise<Record<strin
   const metrics = await (await fetch(controller.url('/metrics'))).text();
   const read = (name: string) =>
     Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+  const spaces = Object.fromEntries(
+    [...metrics.matchAll(/^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)/gm)].map(
+      ([, space, bytes]) => [`${space}SpaceMiB`, Number(bytes) / 2 ** 20],
+    ),
+  );
   return {
     heapTotalMiB: read('nodejs_heap_size_total_bytes'),
     externalMiB: read('nodejs_external_memory_bytes'),
+    ...spaces,
   };
 }
 
@@ -259,6 +270,96 @@ async function soak(
   };
 }
 
+/**
+ * Plans objects: each reads `keysPerObject` keys, a share of them from a common pool per backend; the
+ * backends are spread by the mix. Unique keys are numbered across all the plans of one run.
+ */
+function objectPlanner(run: string): (howMany: number, prefix: string) => ObjectPlan[] {
+  const backends = (Object.keys(mix) as Backend[]).filter((backend) => mix[backend] > 0);
+  const weights = backends.map((backend) => mix[backend]);
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  let unique = 0;
+  return (howMany, prefix) => {
+    const plans: ObjectPlan[] = [];
+    for (let index = 0; index < howMany; index++) {
+      let pick = ((index + 0.5) / howMany) * total;
+      let backend = backends[0]!;
+      for (const [position, candidate] of backends.entries()) {
+        if (pick < weights[position]!) {
+          backend = candidate;
+          break;
+        }
+        pick -= weights[position]!;
+      }
+      // Slot 0 is the last to be shared, so that every object keeps a key of its own while share < 1 (the
+      // propagation sample changes those); the shared slots spread evenly over the pool.
+      const keys = Array.from({ length: keysPerObject }, (_, slot) => {
+        const item = index * keysPerObject + slot;
+        const shared = slot === 0 ? share >= 1 : ((item * 7919) % 1000) / 1000 < share;
+        return shared
+          ? remoteKey(backend, run, `pool-${item % poolSize}`)
+          : remoteKey(backend, run, `unique-${unique++}`);
+      });
+      plans.push({ name: `${prefix}-${index}`, backend, keys });
+    }
+    return plans;
+  };
+}
+
+async function createObjects(plans: ObjectPlan[], namespace: string): Promise<void> {
+  await inBatches(plans, 20, (plan) =>
+    clients.customObjects.createNamespacedCustomObject({
+      group: 'kubernetes-client.io',
+      version: 'v1',
+      plural: 'externalsecrets',
+      namespace,
+      body: {
+        apiVersion: 'kubernetes-client.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name: plan.name },
+        spec: {
+          backendType: plan.backend,
+          ...(plan.backend === 'secretsManager' ? { roleArn: ROLE_ARN } : {}),
+          data: plan.keys.map((key, slot) => ({
+            key,
+            name: `k${slot}`,
+            ...(plan.backend === 'vault' ? { property: 'value' } : {}),
+          })),
+        },
+      },
+    }),
+  );
+}
+
+async function waitForSecrets(namespace: string, expected: number, since: number): Promise<void> {
+  while ((await secretCount(namespace)) < expected) {
+    if (Date.now() - since > 20 * 60_000) throw new Error(`${expected} Secrets did not appear in 20 minutes`);
+    await sleep(250);
+  }
+}
+
+/**
+ * Medians of the controller's resident memory sampled every second for `ms` (one reading depends on where the
+ * garbage collector happens to be), and its heap in use at the end (/metrics is not free: read it once).
+ */
+async function sampledMemory(
+  controller: ControllerProcess,
+  ms: number,
+): Promise<{ rssBytes: number; anonBytes: number; heapUsedBytes: number }> {
+  const rss: number[] = [];
+  const anon: number[] = [];
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(1000)) {
+    const stats = processStats(controller.child.pid!);
+    rss.push(stats.rssBytes);
+    anon.push(stats.anonBytes);
+  }
+  return {
+    rssBytes: percentile(rss, 50),
+    anonBytes: percentile(anon, 50),
+    heapUsedBytes: await heapUsedBytes(controller),
+  };
+}
+
 async function runOnce(repetition: number) {
   const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const namespace = `bench-${run}`;
@@ -266,35 +367,12 @@ async function runOnce(repetition: number) {
   await fetch(`${process.env.MOTO_ENDPOINT}/moto-api/reset`, { method: 'POST' });
   await clients.core.createNamespace({ body: { metadata: { name: namespace } } });
 
-  // Workload: each object reads `keysPerObject` keys; a share of them from a common pool per backend.
-  const backends = (Object.keys(mix) as Backend[]).filter((backend) => mix[backend] > 0);
-  const weights = backends.map((backend) => mix[backend]);
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  const plans: ObjectPlan[] = [];
-  let unique = 0;
-  for (let index = 0; index < count; index++) {
-    let pick = ((index + 0.5) / count) * total;
-    let backend = backends[0]!;
-    for (const [position, candidate] of backends.entries()) {
-      if (pick < weights[position]!) {
-        backend = candidate;
-        break;
-      }
-      pick -= weights[position]!;
-    }
-    // Slot 0 is the last to be shared, so that every object keeps a key of its own while share < 1 (the
-    // propagation sample changes those); the shared slots spread evenly over the pool.
-    const keys = Array.from({ length: keysPerObject }, (_, slot) => {
-      const item = index * keysPerObject + slot;
-      const shared = slot === 0 ? share >= 1 : ((item * 7919) % 1000) / 1000 < share;
-      return shared
-        ? remoteKey(backend, run, `pool-${item % poolSize}`)
-        : remoteKey(backend, run, `unique-${unique++}`);
-    });
-    plans.push({ name: `es-${index}`, backend, keys });
-  }
+  // The warm-up objects share the pool with the workload, as any later object would.
+  const planner = objectPlanner(run);
+  const warmupPlans = planner(warmupCount, 'warm');
+  const plans = planner(count, 'es');
   const distinct = new Map<Backend, Set<string>>();
-  for (const plan of plans)
+  for (const plan of [...warmupPlans, ...plans])
     for (const key of plan.keys)
       distinct.set(plan.backend, (distinct.get(plan.backend) ?? new Set()).add(key));
   const seeds = [...distinct].flatMap(([backend, keys]) => [...keys].map((key) => ({ backend, key })));
@@ -322,67 +400,56 @@ async function runOnce(repetition: number) {
   try {
     await controller.waitHealthy('/readyz');
     const pid = controller.child.pid!;
-    const idleStats = processStats(pid);
-    const idleHeap = await heapUsedBytes(controller);
+    const emptyStats = processStats(pid);
+    const vaultMarkAtStart = vaultAuditMark();
+
+    // Warm-up: a few objects of every backend synced and refreshed once, then the memory baseline.
+    const warmupStarted = Date.now();
+    await createObjects(warmupPlans, namespace);
+    await waitForSecrets(namespace, warmupPlans.length, warmupStarted);
+    await sleep(intervalMs);
+    const warm = await sampledMemory(controller, intervalMs);
 
     // Time to first full sync: from the first create until every Secret exists.
     const createStarted = Date.now();
-    const loginsAtStart = auditedRequests('auth/kubernetes/login');
-    await inBatches(plans, 20, (plan) =>
-      clients.customObjects.createNamespacedCustomObject({
-        group: 'kubernetes-client.io',
-        version: 'v1',
-        plural: 'externalsecrets',
-        namespace,
-        body: {
-          apiVersion: 'kubernetes-client.io/v1',
-          kind: 'ExternalSecret',
-          metadata: { name: plan.name },
-          spec: {
-            backendType: plan.backend,
-            ...(plan.backend === 'secretsManager' ? { roleArn: ROLE_ARN } : {}),
-            data: plan.keys.map((key, slot) => ({
-              key,
-              name: `k${slot}`,
-              ...(plan.backend === 'vault' ? { property: 'value' } : {}),
-            })),
-          },
-        },
-      }),
-    );
+    await createObjects(plans, namespace);
     const createdIn = Date.now() - createStarted;
-    while ((await secretCount(namespace)) < count) {
-      if (Date.now() - createStarted > 20 * 60_000)
-        throw new Error('first full sync did not finish in 20 minutes');
-      await sleep(250);
-    }
+    await waitForSecrets(namespace, warmupPlans.length + count, createStarted);
     const firstFullSyncMs = Date.now() - createStarted;
     console.error(
-      `[bench] ${count} objects created in ${(createdIn / 1000).toFixed(1)} s, all synced after ${(firstFullSyncMs / 1000).toFixed(1)} s`,
+      `[bench] ${count} objects created in ${(createdIn / 1000).toFixed(1)} s (${warmupPlans.length} warm-up objects before), all synced after ${(firstFullSyncMs / 1000).toFixed(1)} s`,
     );
 
     // Idle cycles: calls at the backends, requests at the API server, CPU, memory.
     await sleep(intervalMs + 1000);
     const before = {
       aws: new Map(proxy.calls),
-      vaultReads: auditedRequests(/^secret\/data\/bench\//),
+      vaultMark: vaultAuditMark(),
       api: await apiServerRequests(),
+      auditMark: apiAuditMark(),
       process: processStats(pid),
     };
-    await sleep(cycles * intervalMs);
+    const steady = await sampledMemory(controller, cycles * intervalMs);
     const after = {
       aws: new Map(proxy.calls),
-      vaultReads: auditedRequests(/^secret\/data\/bench\//),
+      vaultReads: auditedRequests(/^secret\/data\/bench\//, before.vaultMark),
       api: await apiServerRequests(),
       process: processStats(pid),
     };
+    // apiserver_request_total counts every client: the garbage collector, for one, GETs owners it has not seen
+    // yet. The audit log tells the controller's own requests apart.
+    const controllerRequests = [...apiRequestsSince(before.auditMark, CONTROLLER_USER_AGENT)];
+    const controllerCount = (verbs: string[]) =>
+      controllerRequests
+        .filter(([label]) => verbs.includes(label.split(' ')[0]!))
+        .reduce((sum, [, value]) => sum + value, 0) / cycles;
     const perCycle = (operation: string) =>
       ((after.aws.get(operation) ?? 0) - (before.aws.get(operation) ?? 0)) / cycles;
     const callsPerCycle = {
       BatchGetSecretValue: perCycle('BatchGetSecretValue'),
       GetSecretValue: perCycle('GetSecretValue'),
       GetParameters: perCycle('GetParameters'),
-      vaultRead: (after.vaultReads - before.vaultReads) / cycles,
+      vaultRead: after.vaultReads / cycles,
     };
     const floor = Object.fromEntries(
       [...distinct].map(([backend, keys]) => [backend, Math.ceil(keys.size / BATCH[backend])]),
@@ -443,9 +510,7 @@ async function runOnce(repetition: number) {
       }
     }
     const newObjectMs = Date.now() - newStarted;
-    const elapsedHours = (Date.now() - createStarted) / 3_600_000;
-    const steady = processStats(pid);
-    const steadyHeap = await heapUsedBytes(controller);
+    const elapsedHours = (Date.now() - warmupStarted) / 3_600_000;
     const soakMinutes = Number(options['soak-minutes']);
     const soakReport =
       soakMinutes > 0 ? await soak(soakMinutes, controller, proxy, plans, namespace) : undefined;
@@ -469,23 +534,30 @@ async function runOnce(repetition: number) {
       targetPerCycle: 1.1 * floorTotal + identities,
       stsCallsPerHour: proxy.count('AssumeRole') / elapsedHours,
       stsCallsTotal: proxy.count('AssumeRole'),
-      vaultLoginsTotal: auditedRequests('auth/kubernetes/login') - loginsAtStart,
-      apiWritesPerIdleCycle: (after.api.writes - before.api.writes) / cycles,
-      apiReadsPerIdleCycle: (after.api.reads - before.api.reads) / cycles,
-      apiRequestsPerIdleCycleByVerb: Object.fromEntries(idleRequests),
+      vaultLoginsTotal: auditedRequests('auth/kubernetes/login', vaultMarkAtStart),
+      apiWritesPerIdleCycle: controllerCount(['POST', 'PUT', 'PATCH', 'DELETE']),
+      apiReadsPerIdleCycle: controllerCount(['GET', 'LIST']),
+      controllerRequestsPerIdleCycle: Object.fromEntries(
+        controllerRequests.map(([label, value]) => [label, value / cycles]),
+      ),
+      allClientsWritesPerIdleCycle: (after.api.writes - before.api.writes) / cycles,
+      allClientsReadsPerIdleCycle: (after.api.reads - before.api.reads) / cycles,
+      allClientsRequestsPerIdleCycleByVerb: Object.fromEntries(idleRequests),
       memoryDetailSteady: await memoryDetail(controller),
       propagationP50Ms: percentile(latencies, 50),
       propagationP99Ms: percentile(latencies, 99),
       newObjectWhileRefreshingMs: newObjectMs,
-      rssIdleMiB: idleStats.rssBytes / 2 ** 20,
+      warmupObjects: warmupPlans.length,
+      rssEmptyMiB: emptyStats.rssBytes / 2 ** 20,
+      rssWarmMiB: warm.rssBytes / 2 ** 20,
       rssSteadyMiB: steady.rssBytes / 2 ** 20,
-      rssPer1000MiB: (steady.rssBytes - idleStats.rssBytes) / 2 ** 20 / (count / 1000),
-      anonIdleMiB: idleStats.anonBytes / 2 ** 20,
+      rssPer1000MiB: (steady.rssBytes - warm.rssBytes) / 2 ** 20 / (count / 1000),
+      anonWarmMiB: warm.anonBytes / 2 ** 20,
       anonSteadyMiB: steady.anonBytes / 2 ** 20,
-      anonPer1000MiB: (steady.anonBytes - idleStats.anonBytes) / 2 ** 20 / (count / 1000),
-      heapIdleMiB: idleHeap / 2 ** 20,
-      heapSteadyMiB: steadyHeap / 2 ** 20,
-      heapPer1000MiB: (steadyHeap - idleHeap) / 2 ** 20 / (count / 1000),
+      anonPer1000MiB: (steady.anonBytes - warm.anonBytes) / 2 ** 20 / (count / 1000),
+      heapWarmMiB: warm.heapUsedBytes / 2 ** 20,
+      heapSteadyMiB: steady.heapUsedBytes / 2 ** 20,
+      heapPer1000MiB: (steady.heapUsedBytes - warm.heapUsedBytes) / 2 ** 20 / (count / 1000),
       cpuSecondsPerCycle: (after.process.cpuSeconds - before.process.cpuSeconds) / cycles,
     };
   } finally {
@@ -546,16 +618,22 @@ const rows: Array<[string, string, string, boolean | undefined]> = [
     m((r) => r.vaultLoginsTotal) <= 1,
   ],
   [
-    'API-server writes per idle cycle',
+    'API-server writes per idle cycle (controller)',
     m((r) => r.apiWritesPerIdleCycle).toFixed(1),
     '0',
     m((r) => r.apiWritesPerIdleCycle) === 0,
   ],
   [
-    'API-server GET/LIST per idle cycle',
+    'API-server GET/LIST per idle cycle (controller)',
     m((r) => r.apiReadsPerIdleCycle).toFixed(1),
     '0 (informer caches)',
     m((r) => r.apiReadsPerIdleCycle) === 0,
+  ],
+  [
+    '  all clients (GC included) writes / reads',
+    `${m((r) => r.allClientsWritesPerIdleCycle).toFixed(1)} / ${m((r) => r.allClientsReadsPerIdleCycle).toFixed(1)}`,
+    'apiserver_request_total',
+    undefined,
   ],
   [
     'change propagation p50 / p99',
@@ -570,20 +648,20 @@ const rows: Array<[string, string, string, boolean | undefined]> = [
     m((r) => r.newObjectWhileRefreshingMs) <= 2000,
   ],
   [
-    'controller RSS idle / steady',
-    `${m((r) => r.rssIdleMiB).toFixed(0)} / ${m((r) => r.rssSteadyMiB).toFixed(0)} MiB`,
+    `controller RSS empty / warm (${first.warmupObjects} objects) / steady`,
+    `${m((r) => r.rssEmptyMiB).toFixed(0)} / ${m((r) => r.rssWarmMiB).toFixed(0)} / ${m((r) => r.rssSteadyMiB).toFixed(0)} MiB`,
     '—',
     undefined,
   ],
   [
-    'RSS growth per 1,000 objects (all / anonymous)',
+    'RSS growth per 1,000 objects after warm-up (all / anon)',
     `${m((r) => r.rssPer1000MiB).toFixed(1)} / ${m((r) => r.anonPer1000MiB).toFixed(1)} MiB`,
     '≤ 25 MiB',
     m((r) => r.rssPer1000MiB) <= 25,
   ],
   [
-    'heap in use idle / steady',
-    `${m((r) => r.heapIdleMiB).toFixed(0)} / ${m((r) => r.heapSteadyMiB).toFixed(0)} MiB`,
+    'heap in use warm / steady',
+    `${m((r) => r.heapWarmMiB).toFixed(0)} / ${m((r) => r.heapSteadyMiB).toFixed(0)} MiB`,
     '—',
     undefined,
   ],

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { putSecret } from '../support/aws.js';
-import { ControllerProcess } from '../support/controller-process.js';
+import { CONTROLLER_NODE_FLAGS, ControllerProcess } from '../support/controller-process.js';
 import { CHART, helm, renderChart, type RenderedObject } from '../support/helm.js';
 import { serviceAccountTokenKubeconfig } from '../support/identity.js';
 import {
@@ -66,6 +66,15 @@ describe('the Helm chart, the Dockerfile and the packaged app', () => {
     const enginesMajor = /(\d+)/.exec(manifest.engines.node)![1];
     expect(new Set(dockerMajors)).toEqual(new Set([enginesMajor]));
     expect(process.versions.node.split('.')[0]).toBe(enginesMajor);
+  });
+
+  it('starts the controller with the Node.js flags the tests and the benchmark use', () => {
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1]!;
+    expect(JSON.parse(entrypoint)).toEqual(['node', ...CONTROLLER_NODE_FLAGS, 'dist/main.js']);
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(manifest.scripts.start).toBe(['node', ...CONTROLLER_NODE_FLAGS, 'dist/main.js'].join(' '));
   });
 
   it.each(readdirSync(join(CHART, 'ci')))('passes helm lint --strict with ci/%s', async (values) => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CountingAwsProxy, putParameter, putSecret, updateSecret } from '../support/aws.js';
 import { ControllerProcess } from '../support/controller-process.js';
+import { CONTROLLER_USER_AGENT } from '../../src/kubernetes/pooled-kube-config.js';
 import {
   createExternalSecret,
   createTestNamespace,
@@ -12,6 +13,8 @@ import {
   readSecretData,
   readYamlDocuments,
   replaceExternalSecretSpec,
+  apiAuditMark,
+  apiRequestsSince,
   waitForStatus,
   type ExternalSecretObject,
 } from '../support/kube.js';
@@ -213,6 +216,7 @@ describe('syncing from AWS Secrets Manager and Parameter Store (moto)', () => {
 
   it('propagates a backend change within one refresh, recreates a deleted Secret, and writes nothing when idle', async () => {
     const key = `rotating-${randomBytes(3).toString('hex')}`;
+    const beforeFirstSync = apiAuditMark();
     await putSecret(key, 'first');
     await createExternalSecret(clients, namespace, {
       metadata: { name: 'rotating' },
@@ -222,11 +226,19 @@ describe('syncing from AWS Secrets Manager and Parameter Store (moto)', () => {
       (await readSecretData(clients, namespace, 'rotating'))?.data.value === 'first' ? true : undefined,
     );
     await waitForStatus(clients, namespace, 'rotating', 'SUCCESS');
+    // The API server's audit log knows the controller by its User-Agent: the first sync applied the Secret.
+    const firstSync = apiRequestsSince(beforeFirstSync, CONTROLLER_USER_AGENT, namespace);
+    expect(firstSync.get('PATCH secrets')).toBeGreaterThanOrEqual(1);
+    expect(firstSync.get('PATCH externalsecrets/status')).toBeGreaterThanOrEqual(1);
 
-    // Idle: across two refresh intervals neither the Secret nor the ExternalSecret is written.
+    // Idle: across two refresh intervals neither the Secret nor the ExternalSecret is written, and the
+    // controller sends the API server nothing for this namespace (its caches answer; no GET, no LIST).
     const before = await readSecretData(clients, namespace, 'rotating');
     const statusBefore = await readExternalSecret(clients, namespace, 'rotating');
+    const idleFrom = apiAuditMark();
     await new Promise((resolve) => setTimeout(resolve, 2.5 * POLL_MS));
+    const idleRequests = [...apiRequestsSince(idleFrom, CONTROLLER_USER_AGENT, namespace).keys()];
+    expect(idleRequests.filter((request) => !request.startsWith('WATCH '))).toEqual([]);
     expect((await readSecretData(clients, namespace, 'rotating'))!.secret.metadata?.resourceVersion).toBe(
       before!.secret.metadata?.resourceVersion,
     );

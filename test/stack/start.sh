@@ -65,6 +65,22 @@ HCL
 start bao "$BAO_BIN" server -dev -dev-root-token-id=root -dev-listen-address="127.0.0.1:$BAO_PORT" -dev-no-store-token \
   -config="$STACK_DIR/bao.hcl"
 
+# The API server audits the controller's resources (metadata only, never bodies), so the benchmark and tests can
+# tell the controller's requests (by User-Agent) from the garbage collector's and the tests' own.
+cat >"$STACK_DIR/kas-audit-policy.yaml" <<YAML
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: Metadata
+    resources:
+      - group: ""
+        resources: [secrets, namespaces, events]
+      - group: kubernetes-client.io
+        resources: [externalsecrets, externalsecrets/status]
+  - level: None
+YAML
+
 wait_for etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 start kube-apiserver "$KUBE_APISERVER_BIN" \
   --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
@@ -78,6 +94,8 @@ start kube-apiserver "$KUBE_APISERVER_BIN" \
   --service-cluster-ip-range=10.0.0.0/24 \
   --authorization-mode=RBAC \
   --disable-admission-plugins=ServiceAccount \
+  --audit-policy-file="$STACK_DIR/kas-audit-policy.yaml" --audit-log-path="$STACK_DIR/logs/kas-audit.log" \
+  --audit-log-maxsize=500 --audit-log-maxbackup=1 \
   --profiling=false --v=1
 wait_for kube-apiserver 120 admin_curl /readyz
 wait_for "namespace default" 30 admin_curl /api/v1/namespaces/default
@@ -106,5 +124,6 @@ export VAULT_ADDR=http://127.0.0.1:$BAO_PORT
 export BAO_ROOT_TOKEN=root
 export ES_VAULT_TOKEN_PATH=$STACK_DIR/controller-sa.token
 export BAO_AUDIT_LOG=$STACK_DIR/logs/bao-audit.log
+export KAS_AUDIT_LOG=$STACK_DIR/logs/kas-audit.log
 ENV
 log "stack up: API server https://127.0.0.1:$KAS_PORT, moto :$MOTO_PORT, OpenBao :$BAO_PORT ($STACK_DIR/stack.env)"

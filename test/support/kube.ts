@@ -9,6 +9,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { forEachLine, logMark } from './log-file.js';
 
 export const CRD_FILE = new URL('../../crds/externalsecrets.kubernetes-client.io.yaml', import.meta.url);
 export const CRD_NAME = 'externalsecrets.kubernetes-client.io';
@@ -225,4 +226,44 @@ export async function eventsOf(clients: Clients, namespace: string, name: string
     fieldSelector: `involvedObject.name=${name}`,
   });
   return events.items.map((event) => `${event.type} ${event.reason}: ${event.message}`);
+}
+
+const AUDIT_VERBS: Record<string, string> = { create: 'POST', update: 'PUT' };
+
+/** A position in the API server's audit log (KAS_AUDIT_LOG from stack.env), to count the requests after it. */
+export function apiAuditMark(): number {
+  return logMark(auditLogPath());
+}
+
+/**
+ * The API server's record of the requests one client sent since `mark`, by "VERB resource[/subresource]"
+ * (GET, LIST, WATCH, PATCH (server-side apply included), POST, PUT, DELETE). The audit policy of the test
+ * stack records ExternalSecrets, Secrets, Namespaces and Events; the client is told apart by its User-Agent.
+ * With `namespace`, only the requests for objects in that namespace count.
+ */
+export function apiRequestsSince(mark: number, userAgent: string, namespace?: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  forEachLine(auditLogPath(), mark, (line) => {
+    if (!line.includes(userAgent)) return;
+    const event = JSON.parse(line) as {
+      verb: string;
+      userAgent?: string;
+      objectRef?: { resource?: string; subresource?: string; namespace?: string };
+    };
+    if (event.userAgent !== userAgent) return;
+    if (namespace !== undefined && event.objectRef?.namespace !== namespace) return;
+    const { resource = '', subresource } = event.objectRef ?? {};
+    // Server-side apply is audited as a patch.
+    const verb = AUDIT_VERBS[event.verb] ?? event.verb.toUpperCase();
+    const label = `${verb} ${resource}${subresource ? `/${subresource}` : ''}`;
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  });
+  return counts;
+}
+
+function auditLogPath(): string {
+  const path = process.env.KAS_AUDIT_LOG;
+  if (!path)
+    throw new Error('KAS_AUDIT_LOG is not set: source .stack/stack.env (test/stack/up.sh writes it)');
+  return path;
 }
