@@ -168,6 +168,7 @@ interface SoakReport {
   rssTrendMiBPerHour: number;
   maxEventLoopLagSeconds: number;
   syncErrors: number;
+  awsCallsPerSecondByMode: Record<string, number>;
   changesMade: number;
   keysChanged: number;
   changesArrived: number;
@@ -218,11 +219,28 @@ async function soak(
   let maxLag = 0;
   let changes = 0;
   let round = 0;
+  // AWS calls reaching the endpoint, and seconds spent, in each proxy mode: the call rate must fall while the
+  // endpoint is down or throttling.
+  const awsCalls = () =>
+    [...proxy.calls].reduce((sum, [name, value]) => (name.includes('@') ? sum : sum + value), 0);
+  const byMode = new Map<string, { calls: number; seconds: number }>();
+  let tick = { at: Date.now(), calls: awsCalls(), mode: proxy.mode };
+  const closeTick = () => {
+    const now = { at: Date.now(), calls: awsCalls(), mode: proxy.mode };
+    const spent = byMode.get(tick.mode) ?? { calls: 0, seconds: 0 };
+    byMode.set(tick.mode, {
+      calls: spent.calls + now.calls - tick.calls,
+      seconds: spent.seconds + (now.at - tick.at) / 1000,
+    });
+    tick = now;
+  };
   while (Date.now() - started < minutes * 60_000) {
+    closeTick();
     const minute = (Date.now() - started) / 60_000;
     const faultPhase = Math.floor(minute) % 3 === 2 ? (minute % 1 < 0.5 ? 'down' : 'throttle') : 'pass';
     if (faultPhase !== proxy.mode) {
       proxy.mode = faultPhase;
+      tick.mode = faultPhase;
       faults.push(`${minute.toFixed(1)} min: ${faultPhase}`);
     }
     for (let index = 0; index < 5; index++) {
@@ -239,6 +257,7 @@ async function soak(
     round++;
     await sleep(intervalMs);
   }
+  closeTick();
   proxy.mode = 'pass';
   let arrived = 0;
   const deadline = Date.now() + 5 * intervalMs + 60_000;
@@ -263,6 +282,9 @@ async function soak(
         controller,
         /^kubernetes_external_secrets_sync_calls_count\{.*status="error"/,
       )) - errorsBefore,
+    awsCallsPerSecondByMode: Object.fromEntries(
+      [...byMode].map(([mode, { calls, seconds }]) => [mode, Number((calls / seconds).toFixed(2))]),
+    ),
     changesMade: changes,
     keysChanged: latest.size,
     changesArrived: arrived,
@@ -424,6 +446,7 @@ async function runOnce(repetition: number) {
     await sleep(intervalMs + 1000);
     const before = {
       aws: new Map(proxy.calls),
+      awsMs: new Map(proxy.upstreamMs),
       vaultMark: vaultAuditMark(),
       api: await apiServerRequests(),
       auditMark: apiAuditMark(),
@@ -432,6 +455,7 @@ async function runOnce(repetition: number) {
     const steady = await sampledMemory(controller, cycles * intervalMs);
     const after = {
       aws: new Map(proxy.calls),
+      awsMs: new Map(proxy.upstreamMs),
       vaultReads: auditedRequests(/^secret\/data\/bench\//, before.vaultMark),
       api: await apiServerRequests(),
       process: processStats(pid),
@@ -455,6 +479,14 @@ async function runOnce(repetition: number) {
       [...distinct].map(([backend, keys]) => [backend, Math.ceil(keys.size / BATCH[backend])]),
     ) as Record<Backend, number>;
     const identities = distinct.size;
+    // How long moto itself took per call in the idle cycles: the emulator shares the two cores too.
+    const motoMsPerCall = Object.fromEntries(
+      ['BatchGetSecretValue', 'GetParameters'].map((operation) => {
+        const calls = (after.aws.get(operation) ?? 0) - (before.aws.get(operation) ?? 0);
+        const ms = (after.awsMs.get(operation) ?? 0) - (before.awsMs.get(operation) ?? 0);
+        return [operation, calls > 0 ? Number((ms / calls).toFixed(1)) : NaN];
+      }),
+    );
     const callsTotal = Object.values(callsPerCycle).reduce((sum, value) => sum + value, 0);
     const floorTotal = Object.values(floor).reduce((sum, value) => sum + value, 0);
 
@@ -529,6 +561,7 @@ async function runOnce(repetition: number) {
       firstFullSyncSeconds: firstFullSyncMs / 1000,
       backendCallsPerCycle: callsPerCycle,
       backendCallsPerCycleTotal: callsTotal,
+      motoMsPerCall,
       floorPerCycle: floor,
       floorPerCycleTotal: floorTotal,
       targetPerCycle: 1.1 * floorTotal + identities,
@@ -603,6 +636,12 @@ const rows: Array<[string, string, string, boolean | undefined]> = [
     '  Vault reads',
     m((r) => r.backendCallsPerCycle.vaultRead).toFixed(1),
     `${first.floorPerCycle.vault ?? 0}`,
+    undefined,
+  ],
+  [
+    '  moto answer time per BatchGetSecretValue / GetParameters',
+    `${m((r) => r.motoMsPerCall.BatchGetSecretValue!).toFixed(1)} / ${m((r) => r.motoMsPerCall.GetParameters!).toFixed(1)} ms`,
+    '—',
     undefined,
   ],
   [
@@ -684,6 +723,7 @@ for (const result of results.filter((each) => each.soak)) {
     `\nsoak (run ${result.repetition}): ${report.minutes} min, RSS ${report.rssMiBOverTime[0]?.[1]} → ${report.rssMiBOverTime.at(-1)?.[1]} MiB ` +
       `(trend ${report.rssTrendMiBPerHour.toFixed(1)} MiB/h), max event-loop lag ${(report.maxEventLoopLagSeconds * 1000).toFixed(0)} ms, ` +
       `${report.syncErrors} sync errors (injected faults: ${report.faults.join('; ') || 'none'}), ` +
+      `AWS calls per second by endpoint state ${JSON.stringify(report.awsCallsPerSecondByMode)}, ` +
       `${report.changesMade} changes; the last value of each of ${report.keysChanged} changed keys arrived: ${report.changesArrived}`,
   );
 }

@@ -62,6 +62,8 @@ const environmentSchema = z.object({
   AWS_REGION: z.string().trim().default('us-west-2'),
   AWS_INTERMEDIATE_ROLE_ARN: optionalText,
   AWS_STS_ENDPOINT_TYPE: z.enum(['regional', 'legacy']).optional(),
+  // STS accepts 900–43200 (capped by the role's maximum); emulators accept less, which tests use.
+  AWS_ASSUME_ROLE_DURATION_SECONDS: z.coerce.number().int().positive().default(3600),
   AWS_SM_ENDPOINT: optionalUrl,
   AWS_SSM_ENDPOINT: optionalUrl,
   AWS_STS_ENDPOINT: optionalUrl,
@@ -111,6 +113,8 @@ export class ControllerConfig {
     readonly region: string;
     readonly intermediateRoleArn?: string;
     readonly stsEndpointType?: 'regional' | 'legacy';
+    /** DurationSeconds of every AssumeRole: how long assumed-role credentials live. */
+    readonly assumeRoleDurationSeconds: number;
     readonly secretsManagerEndpoint?: string;
     readonly ssmEndpoint?: string;
     readonly stsEndpoint?: string;
@@ -158,6 +162,7 @@ export class ControllerConfig {
       region: env.AWS_REGION,
       intermediateRoleArn: env.AWS_INTERMEDIATE_ROLE_ARN,
       stsEndpointType: env.AWS_STS_ENDPOINT_TYPE,
+      assumeRoleDurationSeconds: env.AWS_ASSUME_ROLE_DURATION_SECONDS,
       secretsManagerEndpoint: env.AWS_SM_ENDPOINT,
       ssmEndpoint: env.AWS_SSM_ENDPOINT,
       stsEndpoint: env.AWS_STS_ENDPOINT,

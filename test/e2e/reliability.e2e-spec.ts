@@ -12,7 +12,10 @@ import {
   kubeClients,
   readSecretData,
   replaceExternalSecretSpec,
+  apiAuditMark,
+  auditedApiRequests,
 } from '../support/kube.js';
+import { CONTROLLER_USER_AGENT } from '../../src/kubernetes/pooled-kube-config.js';
 import { killStackProcess, startStack } from '../support/stack.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createAwsWorkload, type AwsWorkload } from '../support/workload.js';
@@ -209,7 +212,23 @@ describe('faults: the controller survives them, loses nothing and tells the trut
     }
   });
 
-  it('a controller killed (SIGKILL) in the middle of writes restarts cleanly: no partial Secret, all converge', async () => {
+  /** Successful Secret writes (server-side applies) the controller sent since `mark`, by Secret name. */
+  const secretWrites = (mark: number, namespace: string) => {
+    const writes = new Map<string, number>();
+    for (const request of auditedApiRequests(mark, CONTROLLER_USER_AGENT, namespace)) {
+      if (
+        request.resource !== 'secrets' ||
+        request.verb !== 'PATCH' ||
+        (request.code !== 200 && request.code !== 201)
+      )
+        continue;
+      writes.set(request.name!, (writes.get(request.name!) ?? 0) + 1);
+    }
+    return writes;
+  };
+
+  it('a controller killed (SIGKILL) in the middle of writes restarts cleanly: no partial Secret, all converge, nothing written twice', async () => {
+    const mark = apiAuditMark();
     const workload = await createAwsWorkload(clients, 'kill', 40, { json: true });
     const first = await ControllerProcess.start({
       WATCHED_NAMESPACES: workload.namespace,
@@ -226,8 +245,53 @@ describe('faults: the controller survives them, loses nothing and tells the trut
     const second = await ControllerProcess.start({ WATCHED_NAMESPACES: workload.namespace });
     try {
       await converged(workload);
+      // Give the restarted controller a few refresh cycles to write anything it would write twice.
+      await sleep(3000);
+      const writes = secretWrites(mark, workload.namespace);
+      expect(writes.size).toBe(workload.count);
+      expect([...writes.values()].every((count) => count === 1)).toBe(true);
     } finally {
       expect(await second.stop()).toBe(0);
+    }
+  });
+
+  it('two replicas, the leader killed (SIGKILL) during writes: the standby takes over; no write lost, none doubled', async () => {
+    const mark = apiAuditMark();
+    const workload = await createAwsWorkload(clients, 'failover', 40, { json: true });
+    const env = {
+      LEADER_ELECTION: 'true',
+      LEADER_ELECTION_NAMESPACE: workload.namespace,
+      LEADER_ELECTION_LEASE_NAME: 'es-failover',
+      LEADER_ELECTION_LEASE_DURATION_MILLISECONDS: '3000',
+      LEADER_ELECTION_RENEW_DEADLINE_MILLISECONDS: '2000',
+      LEADER_ELECTION_RETRY_PERIOD_MILLISECONDS: '300',
+      WATCHED_NAMESPACES: workload.namespace,
+      // Slow writes, so that the leader dies with most of them still to do.
+      KUBE_API_QPS: '10',
+      KUBE_API_BURST: '3',
+    };
+    const replicas = [await ControllerProcess.start(env), await ControllerProcess.start(env)];
+    try {
+      const isLeader = async (replica: ControllerProcess) =>
+        /^kubernetes_external_secrets_leader 1$/m.test(await (await fetch(replica.url('/metrics'))).text());
+      await eventually('the first writes', async () =>
+        (await workload.secrets()).size >= 3 ? true : undefined,
+      );
+      const leader = (await isLeader(replicas[0]!)) ? replicas[0]! : replicas[1]!;
+      const standby = leader === replicas[0] ? replicas[1]! : replicas[0]!;
+      await leader.stop('SIGKILL');
+      const written = await workload.secrets();
+      expect(written.size).toBeLessThan(workload.count);
+      for (const [index, data] of written) expect(data).toEqual(workload.expected(index));
+
+      await converged(workload);
+      expect(await isLeader(standby)).toBe(true);
+      await sleep(3000);
+      const writes = secretWrites(mark, workload.namespace);
+      expect(writes.size).toBe(workload.count);
+      expect([...writes.values()].every((count) => count === 1)).toBe(true);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.stop('SIGKILL').catch(() => undefined)));
     }
   });
 });

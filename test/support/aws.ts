@@ -46,6 +46,12 @@ export async function putParameter(
  */
 export class CountingAwsProxy {
   readonly calls = new Map<string, number>();
+  /** Every call with the access key that signed it and when it arrived. */
+  readonly signedCalls: Array<{ operation: string; accessKeyId: string; at: number }> = [];
+  /** Milliseconds moto took to answer, summed by operation (with `calls`: its mean latency under load). */
+  readonly upstreamMs = new Map<string, number>();
+  /** The temporary credentials STS handed out through this proxy: access key id → expiry (epoch ms). */
+  readonly issuedCredentials = new Map<string, number>();
   mode: 'pass' | 'throttle' | 'unavailable' | 'down' = 'pass';
   private server: Server | undefined;
 
@@ -65,6 +71,8 @@ export class CountingAwsProxy {
           /Credential=[^/]+\/\d+\/([\w-]+)\//.exec(incoming.headers.authorization ?? '')?.[1] ?? 'unknown';
         for (const counted of [operation, `${operation}@${region}`])
           this.calls.set(counted, (this.calls.get(counted) ?? 0) + 1);
+        const accessKeyId = /Credential=([^/]+)\//.exec(incoming.headers.authorization ?? '')?.[1] ?? '';
+        this.signedCalls.push({ operation, accessKeyId, at: Date.now() });
         if (this.mode === 'down') {
           incoming.socket.destroy();
           return;
@@ -80,6 +88,7 @@ export class CountingAwsProxy {
           outgoing.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
           return;
         }
+        const forwardedAt = Date.now();
         const forwarded = httpRequest(
           {
             host: target.hostname,
@@ -90,6 +99,13 @@ export class CountingAwsProxy {
           },
           (response) => {
             outgoing.writeHead(response.statusCode ?? 502, response.headers);
+            if (operation === 'AssumeRole') this.recordIssuedCredentials(response);
+            response.once('end', () =>
+              this.upstreamMs.set(
+                operation,
+                (this.upstreamMs.get(operation) ?? 0) + Date.now() - forwardedAt,
+              ),
+            );
             response.pipe(outgoing);
           },
         );
@@ -102,6 +118,17 @@ export class CountingAwsProxy {
     return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   }
 
+  private recordIssuedCredentials(response: NodeJS.ReadableStream): void {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => {
+      const xml = Buffer.concat(chunks).toString('utf8');
+      const accessKeyId = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml)?.[1];
+      const expiration = /<Expiration>([^<]+)<\/Expiration>/.exec(xml)?.[1];
+      if (accessKeyId && expiration) this.issuedCredentials.set(accessKeyId, Date.parse(expiration));
+    });
+  }
+
   /** Calls of an operation, optionally in one region only (`count('GetSecretValue', 'eu-west-1')`). */
   count(operation: string, region?: string): number {
     if (region) return this.calls.get(`${operation}@${region}`) ?? 0;
@@ -110,6 +137,8 @@ export class CountingAwsProxy {
 
   reset(): void {
     this.calls.clear();
+    this.signedCalls.length = 0;
+    this.issuedCredentials.clear();
   }
 
   async stop(): Promise<void> {

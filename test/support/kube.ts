@@ -230,34 +230,60 @@ export async function eventsOf(clients: Clients, namespace: string, name: string
 
 const AUDIT_VERBS: Record<string, string> = { create: 'POST', update: 'PUT' };
 
+/** One request as the API server audited it (metadata level). */
+export interface AuditedRequest {
+  /** GET, LIST, WATCH, PATCH (server-side apply included), POST, PUT, DELETE. */
+  readonly verb: string;
+  readonly userAgent?: string;
+  readonly resource: string;
+  readonly subresource?: string;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly code?: number;
+}
+
 /** A position in the API server's audit log (KAS_AUDIT_LOG from stack.env), to count the requests after it. */
 export function apiAuditMark(): number {
   return logMark(auditLogPath());
 }
 
 /**
- * The API server's record of the requests one client sent since `mark`, by "VERB resource[/subresource]"
- * (GET, LIST, WATCH, PATCH (server-side apply included), POST, PUT, DELETE). The audit policy of the test
- * stack records ExternalSecrets, Secrets, Namespaces and Events; the client is told apart by its User-Agent.
- * With `namespace`, only the requests for objects in that namespace count.
+ * The requests the API server audited since `mark` that one client sent (told apart by its User-Agent),
+ * optionally only those for objects in one namespace. The test stack's audit policy records ExternalSecrets,
+ * Secrets, Namespaces and Events.
  */
-export function apiRequestsSince(mark: number, userAgent: string, namespace?: string): Map<string, number> {
-  const counts = new Map<string, number>();
+export function auditedApiRequests(mark: number, userAgent: string, namespace?: string): AuditedRequest[] {
+  const requests: AuditedRequest[] = [];
   forEachLine(auditLogPath(), mark, (line) => {
     if (!line.includes(userAgent)) return;
     const event = JSON.parse(line) as {
       verb: string;
       userAgent?: string;
-      objectRef?: { resource?: string; subresource?: string; namespace?: string };
+      objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+      responseStatus?: { code?: number };
     };
     if (event.userAgent !== userAgent) return;
     if (namespace !== undefined && event.objectRef?.namespace !== namespace) return;
-    const { resource = '', subresource } = event.objectRef ?? {};
-    // Server-side apply is audited as a patch.
-    const verb = AUDIT_VERBS[event.verb] ?? event.verb.toUpperCase();
+    requests.push({
+      verb: AUDIT_VERBS[event.verb] ?? event.verb.toUpperCase(),
+      userAgent: event.userAgent,
+      resource: event.objectRef?.resource ?? '',
+      subresource: event.objectRef?.subresource,
+      namespace: event.objectRef?.namespace,
+      name: event.objectRef?.name,
+      code: event.responseStatus?.code,
+    });
+  });
+  return requests;
+}
+
+/** auditedApiRequests counted by "VERB resource[/subresource]". */
+export function apiRequestsSince(mark: number, userAgent: string, namespace?: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { verb, resource, subresource } of auditedApiRequests(mark, userAgent, namespace)) {
     const label = `${verb} ${resource}${subresource ? `/${subresource}` : ''}`;
     counts.set(label, (counts.get(label) ?? 0) + 1);
-  });
+  }
   return counts;
 }
 

@@ -14,8 +14,12 @@ export interface AwsIdentity extends BackendIdentity {
   readonly roleArn?: string;
 }
 
-/** Refresh assumed-role credentials this long before they expire. */
+/**
+ * Refresh assumed-role credentials this long before they expire (at most), so that no call made during a
+ * refresh cycle signs with credentials that expire under it; a quarter of the lifetime when that is shorter.
+ */
 const CREDENTIAL_REFRESH_MARGIN_MS = 5 * 60_000;
+const CREDENTIAL_REFRESH_MARGIN_SHARE = 0.25;
 const ROLE_SESSION_NAME = 'kubernetes-external-secrets';
 
 /**
@@ -85,18 +89,19 @@ export class AwsClients {
     let provider = this.roleCredentials.get(key);
     if (!provider) {
       const stsOptions = { region, endpoint: this.config.aws.stsEndpoint };
+      const DurationSeconds = this.config.aws.assumeRoleDurationSeconds;
       const intermediate = this.config.aws.intermediateRoleArn;
       const masterCredentials = intermediate
         ? this.memoized(
             fromTemporaryCredentials({
-              params: { RoleArn: intermediate, RoleSessionName: ROLE_SESSION_NAME },
+              params: { RoleArn: intermediate, RoleSessionName: ROLE_SESSION_NAME, DurationSeconds },
               clientConfig: stsOptions,
             }),
           )
         : undefined;
       provider = this.memoized(
         fromTemporaryCredentials({
-          params: { RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME },
+          params: { RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME, DurationSeconds },
           masterCredentials,
           clientConfig: stsOptions,
         }),
@@ -106,17 +111,19 @@ export class AwsClients {
     return provider;
   }
 
+  /** Credentials from `source`, kept until their refresh time; one STS call at a time. */
   private memoized(source: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
     let current: AwsCredentialIdentity | undefined;
+    let refreshAt = 0;
     let pending: Promise<AwsCredentialIdentity> | undefined;
     return () => {
-      const expiresAt = current?.expiration?.getTime() ?? Infinity;
-      if (current && expiresAt - Date.now() > CREDENTIAL_REFRESH_MARGIN_MS) return Promise.resolve(current);
+      if (current && Date.now() < refreshAt) return Promise.resolve(current);
       pending ??= source()
         .then(
           (credentials) => {
             this.metrics.recordBackendCall('sts', 'AssumeRole', 'success');
             current = credentials;
+            refreshAt = refreshTime(credentials.expiration, Date.now());
             return credentials;
           },
           (error: unknown) => {
@@ -128,4 +135,13 @@ export class AwsClients {
       return pending;
     };
   }
+}
+
+/** When credentials obtained at `obtainedAt` should be replaced: before expiry, by the margin above. */
+export function refreshTime(expiration: Date | undefined, obtainedAt: number): number {
+  if (!expiration) return Infinity;
+  const lifetime = expiration.getTime() - obtainedAt;
+  return (
+    expiration.getTime() - Math.min(CREDENTIAL_REFRESH_MARGIN_MS, lifetime * CREDENTIAL_REFRESH_MARGIN_SHARE)
+  );
 }
