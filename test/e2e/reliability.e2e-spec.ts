@@ -247,7 +247,7 @@ describe('faults: the controller survives them, loses nothing and tells the trut
       recorded: new Set(
         objects.items
           .filter((object) => object.status?.observedGeneration === object.metadata.generation)
-          .map((object) => object.metadata.name!),
+          .map((object) => object.metadata.name),
       ),
     };
   };
