@@ -22,6 +22,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
 EXPOSE 3001
-# A young generation of at most 2 × 16 MiB: on a large node V8 sizes it by the host's memory (up to 128 MiB),
-# which a controller's short-lived garbage does not need (see the README's Performance section).
-ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/main.js"]
+# Memory over speed (see the README's Performance section): a young generation of at most 2 × 16 MiB (on a
+# large node V8 sizes it by the host's memory, up to 128 MiB), and V8's optimize-for-size mode (smaller code,
+# tighter heap growth). At 10,000 ExternalSecrets this took resident memory from 586 to 233 MiB for about
+# 2.5 CPU seconds more per 10 s refresh cycle.
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--optimize-for-size", "dist/main.js"]

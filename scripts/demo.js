@@ -86,7 +86,9 @@ for (const manifest of fixtures.filter((each) => EXAMPLES.includes(each.metadata
 }
 
 const port = 3101;
-const controller = spawn(process.execPath, ['dist/main.js'], {
+// The image's command line (`npm start`, kept equal to the Dockerfile's ENTRYPOINT by a test).
+const startArguments = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start.split(' ').slice(1);
+const controller = spawn(process.execPath, startArguments, {
   env: {
     ...process.env,
     METRICS_PORT: String(port),

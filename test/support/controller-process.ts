@@ -8,7 +8,7 @@ const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
  * The Node.js flags the image runs the controller with (Dockerfile ENTRYPOINT and `npm start`, checked by a
  * test), so that tests and the benchmark measure the process users run.
  */
-export const CONTROLLER_NODE_FLAGS = ['--max-semi-space-size=16'];
+export const CONTROLLER_NODE_FLAGS = ['--max-semi-space-size=16', '--optimize-for-size'];
 
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
