@@ -4,8 +4,8 @@ import { Watch, type KubeConfig } from '@kubernetes/client-node';
  * A Watch that asks the API server to end every watch after `timeoutSeconds` (KES's WATCH_TIMEOUT), with
  * bookmarks, and records when it last heard from the server. The informer reconnects from its resource version
  * after each end (no re-list), so a healthy watch shows activity at least once per timeout; a watch stuck on a
- * frozen connection shows none, which is what the liveness probe looks for. Objects reach the cache without
- * their managed fields.
+ * frozen connection shows none, which is what the liveness probe looks for. Objects reach the cache through
+ * `prepare` (by default: without their managed fields).
  */
 export class ActivityWatch extends Watch {
   /** Epoch ms of the last watch established or event received. */
@@ -14,6 +14,7 @@ export class ActivityWatch extends Watch {
   constructor(
     kubeConfig: KubeConfig,
     private readonly timeoutSeconds: number,
+    private readonly prepare: (object: unknown) => unknown = withoutManagedFields,
   ) {
     super(kubeConfig);
   }
@@ -30,7 +31,7 @@ export class ActivityWatch extends Watch {
       { ...queryParams, timeoutSeconds: this.timeoutSeconds, allowWatchBookmarks: true },
       (phase, object, watchObject) => {
         this.lastActivity = Date.now();
-        callback(phase, withoutManagedFields(object), watchObject);
+        callback(phase, this.prepare(object), watchObject);
       },
       (error: unknown) => {
         if (error) failed = true;

@@ -13,7 +13,7 @@ import { ProbeRegistry } from '../health/probe-registry.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
 import type { ExternalSecret } from '../sync/external-secret.js';
-import { MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../sync/secret-manifest.js';
+import { digestSecretData, MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../sync/secret-manifest.js';
 import {
   EXTERNAL_SECRET_GROUP,
   EXTERNAL_SECRET_PLURAL,
@@ -68,6 +68,7 @@ export class ClusterCache {
       list: () => Promise<KubernetesListObject<T>>,
       labelSelector: string | undefined,
       handlers: ConstructorParameters<typeof ResilientInformer<T>>[5],
+      prepare: (object: T) => T = withoutManagedFields,
     ) => {
       const created = new ResilientInformer<T>(
         name,
@@ -75,7 +76,7 @@ export class ClusterCache {
         path,
         async () => {
           const listed = await list();
-          listed.items.forEach(withoutManagedFields);
+          listed.items.forEach(prepare);
           return listed;
         },
         labelSelector,
@@ -83,6 +84,7 @@ export class ClusterCache {
         this.logger,
         stallMs,
         () => this.metrics.informerRestarts.inc({ informer: name }),
+        prepare,
       );
       this.probes.register(`informer:${name}`, created);
       return created;
@@ -135,6 +137,8 @@ export class ClusterCache {
               : core.listSecretForAllNamespaces({ labelSelector: selector }),
           selector,
           { onDelete: (secret) => this.listener?.managedSecretDeleted(secret) },
+          // Values are only ever compared with what the controller would write: large ones are cached as digests.
+          (secret) => digestSecretData(withoutManagedFields(secret)),
         ),
       );
     }

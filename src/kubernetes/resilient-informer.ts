@@ -10,7 +10,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ProbeReport, ProbeSubject } from '../health/probe-registry.js';
-import { ActivityWatch } from './activity-watch.js';
+import { ActivityWatch, withoutManagedFields } from './activity-watch.js';
 
 export interface InformerHandlers<T> {
   onAdd?(object: T): void;
@@ -45,8 +45,13 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
     private readonly logger: Logger,
     private readonly stallThresholdMs: number,
     private readonly onRestart: () => void = () => undefined,
+    prepare: (object: T) => T = withoutManagedFields,
   ) {
-    this.watch = new ActivityWatch(kubeConfig, Math.max(1, Math.round(stallThresholdMs / 2000)));
+    this.watch = new ActivityWatch(
+      kubeConfig,
+      Math.max(1, Math.round(stallThresholdMs / 2000)),
+      prepare as (object: unknown) => unknown,
+    );
     this.informer = new ListWatch(path, this.watch, list, false, labelSelector);
     this.informer.on(ADD, (object) => {
       this.healthy();

@@ -5,6 +5,7 @@ import {
   assertSecretFits,
   buildDesiredSecret,
   MANAGED_LABEL,
+  digestSecretData,
   secretNeedsWrite,
   SecretTooLargeError,
 } from './secret-manifest.js';
@@ -113,5 +114,34 @@ describe('secretNeedsWrite', () => {
     const changed = live();
     change(changed);
     expect(secretNeedsWrite(desired, changed)).toBe(true);
+  });
+});
+
+describe('digestSecretData (the informer cache keeps long values as digests)', () => {
+  const certificate = '-----BEGIN CERTIFICATE-----\n' + 'MIIB'.repeat(200) + '\n-----END CERTIFICATE-----';
+  const desired = desiredFor({ backendType: 'secretsManager' }, { 'tls.crt': certificate, short: 'v' });
+  const cached = () => digestSecretData(structuredClone(desired));
+
+  it('replaces long values by a shorter digest and keeps short ones', () => {
+    const secret = cached();
+    expect(secret.data['tls.crt']).toMatch(/^sha256:[A-Za-z0-9+/]{43}=$/);
+    expect(secret.data['tls.crt']!.length).toBeLessThan(desired.data['tls.crt']!.length);
+    expect(secret.data.short).toBe(b64('v'));
+  });
+
+  it('compares equal to the value it was made from, and differs from any other', () => {
+    expect(secretNeedsWrite(desired, cached())).toBe(false);
+    const rotated = desiredFor(
+      { backendType: 'secretsManager' },
+      { 'tls.crt': certificate.replace('MIIB', 'MIIC'), short: 'v' },
+    );
+    expect(secretNeedsWrite(rotated, cached())).toBe(true);
+  });
+
+  it('never takes a real base64 value for a digest', () => {
+    const lookalike = desiredFor({ backendType: 'secretsManager' }, { short: 'v' });
+    const live = structuredClone(lookalike);
+    live.data.short = 'sha256:' + b64('v');
+    expect(secretNeedsWrite(lookalike, live)).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import type { ExternalSecret } from './external-secret.js';
 import type { NormalizedSpec } from './normalize-spec.js';
@@ -121,7 +122,7 @@ export function secretNeedsWrite(desired: DesiredSecret, live: V1Secret | undefi
   if (!live) return true;
   if ((live.type ?? 'Opaque') !== desired.type) return true;
   const liveData = live.data ?? {};
-  if (Object.entries(desired.data).some(([name, value]) => liveData[name] !== value)) return true;
+  if (Object.entries(desired.data).some(([name, value]) => !sameValue(liveData[name], value))) return true;
   const subsetDiffers = (
     wanted: Record<string, string> | undefined,
     actual: Record<string, string> | undefined,
@@ -132,4 +133,29 @@ export function secretNeedsWrite(desired: DesiredSecret, live: V1Secret | undefi
   return !live.metadata?.ownerReferences?.some(
     (reference) => reference.uid === owner.uid && reference.controller,
   );
+}
+
+/**
+ * The informer cache keeps a data value longer than this as a SHA-256 digest: the controller only compares
+ * cached values with the ones it would write, so a cluster of large Secrets (certificates, bundles) costs
+ * the controller their metadata, not their contents. A digest (51 characters) is shorter than what it replaces.
+ */
+const DIGEST_VALUES_LONGER_THAN = 64;
+// ':' is not in the base64 alphabet, so no real value can look like a digest.
+const DIGEST_PREFIX = 'sha256:';
+
+const digestOf = (base64: string) => DIGEST_PREFIX + createHash('sha256').update(base64).digest('base64');
+
+/** Replaces the Secret's long data values by their digests, in place (for the informer cache). */
+export function digestSecretData<T extends V1Secret>(secret: T): T {
+  for (const [name, value] of Object.entries(secret.data ?? {})) {
+    if (value.length > DIGEST_VALUES_LONGER_THAN) secret.data![name] = digestOf(value);
+  }
+  return secret;
+}
+
+/** Whether a live value (possibly a cached digest) is the desired base64 value. */
+function sameValue(live: string | undefined, desired: string): boolean {
+  if (live === desired) return true;
+  return live?.startsWith(DIGEST_PREFIX) === true && live === digestOf(desired);
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { putSecret, updateSecret } from '../support/aws.js';
+import { CountingAwsProxy, putSecret, updateSecret } from '../support/aws.js';
 import { ControllerProcess } from '../support/controller-process.js';
 import {
   createExternalSecret,
@@ -335,6 +335,49 @@ describe('faults: the controller survives them, loses nothing and tells the trut
       await expectEachWrittenOnce(mark, workload, killedWith);
     } finally {
       await Promise.all(replicas.map((replica) => replica.stop('SIGKILL').catch(() => undefined)));
+    }
+  });
+
+  it('throttling: the call rate falls while it lasts, errors are reported once, and no object is starved after', async () => {
+    const workload = await createAwsWorkload(clients, 'throttled', 10);
+    const proxy = new CountingAwsProxy();
+    const controller = await ControllerProcess.start({
+      AWS_ENDPOINT_URL: await proxy.start(),
+      POLLER_INTERVAL_MILLISECONDS: '1000',
+      WATCHED_NAMESPACES: workload.namespace,
+    });
+    const reads = () => proxy.count('BatchGetSecretValue');
+    try {
+      await converged(workload);
+      proxy.mode = 'throttle';
+      const start = reads();
+      await sleep(6000);
+      const firstHalf = reads() - start;
+      await sleep(6000);
+      const secondHalf = reads() - start - firstHalf;
+      // Without backing off: one batched read per 1 s cycle, each tried three times by the SDK (36 in 12 s).
+      expect(firstHalf + secondHalf).toBeLessThan(36);
+      expect(secondHalf).toBeLessThan(firstHalf);
+      const second = (index: number) => ({ v: `after-${index}` });
+      await Promise.all(
+        Array.from({ length: workload.count }, (_, index) =>
+          updateSecret(workload.key(index), second(index).v),
+        ),
+      );
+      proxy.mode = 'pass';
+      const recovered = Date.now();
+      await converged(workload, second);
+      // Within the longest backoff (three intervals) and a cycle, every object has its new value.
+      expect(Date.now() - recovered).toBeLessThan(3 * 1000 + 1000 + 2000);
+      // One warning per object when the error began, not one per retry.
+      const warnings = controller.text
+        .split('\n')
+        .filter((line) => line.includes('"level":40') && line.includes('ThrottlingException'));
+      expect(warnings.length).toBeLessThanOrEqual(workload.count);
+    } finally {
+      proxy.mode = 'pass';
+      await controller.stop();
+      await proxy.stop();
     }
   });
 });

@@ -217,13 +217,16 @@ describe('syncing from AWS Secrets Manager and Parameter Store (moto)', () => {
   it('propagates a backend change within one refresh, recreates a deleted Secret, and writes nothing when idle', async () => {
     const key = `rotating-${randomBytes(3).toString('hex')}`;
     const beforeFirstSync = apiAuditMark();
-    await putSecret(key, 'first');
+    // Values long enough to be cached as digests: equal ones must not be rewritten, changed ones must.
+    const first = `first-${'x'.repeat(100)}`;
+    const second = `second-${'x'.repeat(100)}`;
+    await putSecret(key, first);
     await createExternalSecret(clients, namespace, {
       metadata: { name: 'rotating' },
       spec: { backendType: 'secretsManager', data: [{ key, name: 'value' }] },
     });
     await eventually('first value', async () =>
-      (await readSecretData(clients, namespace, 'rotating'))?.data.value === 'first' ? true : undefined,
+      (await readSecretData(clients, namespace, 'rotating'))?.data.value === first ? true : undefined,
     );
     await waitForStatus(clients, namespace, 'rotating', 'SUCCESS');
     // The API server's audit log knows the controller by its User-Agent: the first sync applied the Secret.
@@ -247,11 +250,11 @@ describe('syncing from AWS Secrets Manager and Parameter Store (moto)', () => {
     );
 
     const changedAt = Date.now();
-    await updateSecret(key, 'second');
+    await updateSecret(key, second);
     await eventually(
       'the new value',
       async () =>
-        (await readSecretData(clients, namespace, 'rotating'))?.data.value === 'second' ? true : undefined,
+        (await readSecretData(clients, namespace, 'rotating'))?.data.value === second ? true : undefined,
       4 * POLL_MS,
     );
     expect(Date.now() - changedAt).toBeLessThan(POLL_MS + 2000);
