@@ -9,8 +9,8 @@ import {
 } from '@kubernetes/client-node';
 
 /**
- * Names the controller in the API server's audit log and request metrics, instead of client-node's generic
- * `kubernetes-client-javascript/<version>` that every Node.js client sends.
+ * Names the controller in the API server's audit log (and its logs of slow requests), instead of
+ * client-node's generic `kubernetes-client-javascript/<version>` that every Node.js client sends.
  */
 export const CONTROLLER_USER_AGENT = 'kubernetes-external-secrets';
 
