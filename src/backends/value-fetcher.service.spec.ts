@@ -64,4 +64,34 @@ describe('ValueFetcher', () => {
     expect(values.get(requestKey(key('a')))).toEqual({ type: 'text', text: 'v' });
     expect(state.calls).toBe(2);
   });
+
+  it('lets a request wait for the same value already being fetched, if that call started late enough', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const slow: SecretBackend = {
+      backendType: 'slow',
+      batchSize: 10,
+      identityFor: () => identity,
+      fetchMany: async (_identity, requests) => {
+        calls++;
+        await gate;
+        return new Map(requests.map((request) => [requestKey(request), { type: 'text', text: `v${calls}` }]));
+      },
+    };
+    const fetcher = new ValueFetcher({ pollerIntervalMs: 1000 } as ControllerConfig);
+    const before = Date.now();
+    const first = fetcher.fetch(slow, identity, [key('a')], before);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls).toBe(1);
+    // In flight since after `before`: joined, no second call.
+    const joined = fetcher.fetch(slow, identity, [key('a')], before);
+    // Needs a value read after the call started: a call of its own.
+    const fresher = fetcher.fetch(slow, identity, [key('a')], Date.now() + 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls).toBe(2);
+    release();
+    const [one, two] = await Promise.all([first, joined, fresher]);
+    expect(two).toEqual(one);
+  });
 });

@@ -22,6 +22,12 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** A value being fetched now, and who waits for it. */
+interface InFlight {
+  readonly startedAt: number;
+  readonly waiters: Waiter[];
+}
+
 interface PendingBatch {
   readonly backend: SecretBackend;
   readonly identity: BackendIdentity;
@@ -32,13 +38,16 @@ interface PendingBatch {
  * Reads remote values for every ExternalSecret through one place, so that reads are shared: a value fetched
  * for one object serves every other object of the same identity that needs a value at least that fresh, and
  * requests made within a few milliseconds of each other are deduplicated and batched into as few backend calls
- * as the backend allows. Cache entries are keyed by identity, so a namespace never reads through a role it was
+ * as the backend allows; a request for a value already being fetched (recently enough) waits for that call
+ * instead of making another, which matters most when a slow or throttled backend keeps calls open for seconds.
+ * Cache entries are keyed by identity, so a namespace never reads through a role it was
  * not permitted to use.
  */
 @Injectable()
 export class ValueFetcher {
   private readonly cache = new Map<string, CachedValue>();
   private readonly pending = new Map<string, PendingBatch>();
+  private readonly inFlight = new Map<string, InFlight>();
   private flushTimer: NodeJS.Timeout | undefined;
   private lastSweep = Date.now();
   private readonly backoff = new Map<string, { until: number; failures: number; error: BackendError }>();
@@ -67,6 +76,15 @@ export class ValueFetcher {
       const cached = this.cache.get(`${identity.cacheKey}\u0000${key}`);
       if (cached && cached.fetchedAt >= freshAfter) {
         results.set(key, cached.value);
+        continue;
+      }
+      const flight = this.inFlight.get(`${identity.cacheKey}\u0000${key}`);
+      if (flight && flight.startedAt >= freshAfter) {
+        waiting.push(
+          new Promise<RemoteValue | Error>((resolve, reject) =>
+            flight.waiters.push({ resolve, reject }),
+          ).then((value) => void results.set(key, value)),
+        );
         continue;
       }
       // A backend that just failed as a whole is left alone until its backoff ends: the call rate falls.
@@ -103,6 +121,8 @@ export class ValueFetcher {
 
   private async run({ backend, identity, requests }: PendingBatch): Promise<void> {
     const startedAt = Date.now();
+    const flightKey = (key: string) => `${identity.cacheKey}\u0000${key}`;
+    for (const [key, { waiters }] of requests) this.inFlight.set(flightKey(key), { startedAt, waiters });
     try {
       const values = await backend.fetchMany(
         identity,
@@ -119,6 +139,11 @@ export class ValueFetcher {
       const failure = toBackendError(error, `reading ${backend.backendType}`);
       if (failure.transient) this.backOff(identity.cacheKey, failure);
       for (const { waiters } of requests.values()) for (const waiter of waiters) waiter.reject(failure);
+    } finally {
+      // Synchronously after the waiters were settled: nobody can join a flight that has landed.
+      for (const [key, { waiters }] of requests) {
+        if (this.inFlight.get(flightKey(key))?.waiters === waiters) this.inFlight.delete(flightKey(key));
+      }
     }
   }
 

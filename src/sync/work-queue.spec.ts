@@ -67,10 +67,12 @@ describe('WorkQueue', () => {
   it('retries with exponential backoff and jitter, and resets after a success', async () => {
     vi.useFakeTimers();
     const runs: number[] = [];
+    const freshness: number[] = [];
     const results: WorkResult[] = ['retry', 'retry', 'retry', 'done'];
     const queue = new WorkQueue(
-      () => {
+      (item) => {
         runs.push(Date.now());
+        freshness.push(item.freshAfter);
         return Promise.resolve(results.shift()!);
       },
       { concurrency: 1, baseRetryDelayMs: 100, maxRetryDelayMs: 1000, random: () => 1 },
@@ -79,6 +81,8 @@ describe('WorkQueue', () => {
     queue.add('a', 'urgent');
     await vi.advanceTimersByTimeAsync(5000);
     expect(runs.map((time) => time - start)).toEqual([0, 100, 300, 700]);
+    // Retries need values as fresh as the first attempt did, not fresher (a value read since serves them).
+    expect(freshness).toEqual([start, start, start, start]);
   });
 
   it('drops a forgotten key and drains in-flight work', async () => {

@@ -161,7 +161,9 @@ export class WorkQueue {
       item.key,
       setTimeout(() => {
         this.retryTimers.delete(item.key);
-        this.add(item.key, 'periodic');
+        // As fresh as the attempt that failed needed, no fresher: a value another object's read fetched since
+        // then serves the retry without a call of its own.
+        this.add(item.key, 'periodic', item.freshAfter);
       }, delay),
     );
   }
