@@ -9,7 +9,13 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CountingAwsProxy, putParameter, putSecret, updateSecret } from '../test/support/aws.js';
 import { ControllerProcess } from '../test/support/controller-process.js';
-import { apiAuditMark, apiRequestsSince, kubeClients, rawRequest } from '../test/support/kube.js';
+import {
+  apiAuditMark,
+  apiRequestsSince,
+  createExternalSecret,
+  kubeClients,
+  rawRequest,
+} from '../test/support/kube.js';
 import { CONTROLLER_USER_AGENT } from '../src/kubernetes/pooled-kube-config.js';
 import { auditedRequests, vaultAuditMark, writeKv2 } from '../test/support/vault.js';
 
@@ -221,12 +227,10 @@ async function soak(
   let round = 0;
   // AWS calls reaching the endpoint, and seconds spent, in each proxy mode: the call rate must fall while the
   // endpoint is down or throttling.
-  const awsCalls = () =>
-    [...proxy.calls].reduce((sum, [name, value]) => (name.includes('@') ? sum : sum + value), 0);
   const byMode = new Map<string, { calls: number; seconds: number }>();
-  let tick = { at: Date.now(), calls: awsCalls(), mode: proxy.mode };
+  let tick = { at: Date.now(), calls: proxy.totalCalls, mode: proxy.mode };
   const closeTick = () => {
-    const now = { at: Date.now(), calls: awsCalls(), mode: proxy.mode };
+    const now = { at: Date.now(), calls: proxy.totalCalls, mode: proxy.mode };
     const spent = byMode.get(tick.mode) ?? { calls: 0, seconds: 0 };
     byMode.set(tick.mode, {
       calls: spent.calls + now.calls - tick.calls,
@@ -330,24 +334,16 @@ function objectPlanner(run: string): (howMany: number, prefix: string) => Object
 
 async function createObjects(plans: ObjectPlan[], namespace: string): Promise<void> {
   await inBatches(plans, 20, (plan) =>
-    clients.customObjects.createNamespacedCustomObject({
-      group: 'kubernetes-client.io',
-      version: 'v1',
-      plural: 'externalsecrets',
-      namespace,
-      body: {
-        apiVersion: 'kubernetes-client.io/v1',
-        kind: 'ExternalSecret',
-        metadata: { name: plan.name },
-        spec: {
-          backendType: plan.backend,
-          ...(plan.backend === 'secretsManager' ? { roleArn: ROLE_ARN } : {}),
-          data: plan.keys.map((key, slot) => ({
-            key,
-            name: `k${slot}`,
-            ...(plan.backend === 'vault' ? { property: 'value' } : {}),
-          })),
-        },
+    createExternalSecret(clients, namespace, {
+      metadata: { name: plan.name },
+      spec: {
+        backendType: plan.backend,
+        ...(plan.backend === 'secretsManager' ? { roleArn: ROLE_ARN } : {}),
+        data: plan.keys.map((key, slot) => ({
+          key,
+          name: `k${slot}`,
+          ...(plan.backend === 'vault' ? { property: 'value' } : {}),
+        })),
       },
     }),
   );
@@ -525,17 +521,9 @@ async function runOnce(repetition: number) {
     const newKey = remoteKey('systemManager', run, 'late-comer');
     await seed('systemManager', newKey, 'new');
     const newStarted = Date.now();
-    await clients.customObjects.createNamespacedCustomObject({
-      group: 'kubernetes-client.io',
-      version: 'v1',
-      plural: 'externalsecrets',
-      namespace,
-      body: {
-        apiVersion: 'kubernetes-client.io/v1',
-        kind: 'ExternalSecret',
-        metadata: { name: 'late-comer' },
-        spec: { backendType: 'systemManager', data: [{ key: newKey, name: 'v' }] },
-      },
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'late-comer' },
+      spec: { backendType: 'systemManager', data: [{ key: newKey, name: 'v' }] },
     });
     for (;;) {
       try {

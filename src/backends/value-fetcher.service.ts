@@ -22,6 +22,9 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** Cache and in-flight entries are per identity: a namespace never reads through a role it was not permitted. */
+const entryKey = (identity: BackendIdentity, key: string) => `${identity.cacheKey}\u0000${key}`;
+
 /** A value being fetched now, and who waits for it. */
 interface InFlight {
   readonly startedAt: number;
@@ -73,12 +76,13 @@ export class ValueFetcher {
       const key = requestKey(request);
       if (requested.has(key)) continue;
       requested.add(key);
-      const cached = this.cache.get(`${identity.cacheKey}\u0000${key}`);
+      const entry = entryKey(identity, key);
+      const cached = this.cache.get(entry);
       if (cached && cached.fetchedAt >= freshAfter) {
         results.set(key, cached.value);
         continue;
       }
-      const flight = this.inFlight.get(`${identity.cacheKey}\u0000${key}`);
+      const flight = this.inFlight.get(entry);
       if (flight && flight.startedAt >= freshAfter) {
         waiting.push(
           new Promise<RemoteValue | Error>((resolve, reject) =>
@@ -121,8 +125,8 @@ export class ValueFetcher {
 
   private async run({ backend, identity, requests }: PendingBatch): Promise<void> {
     const startedAt = Date.now();
-    const flightKey = (key: string) => `${identity.cacheKey}\u0000${key}`;
-    for (const [key, { waiters }] of requests) this.inFlight.set(flightKey(key), { startedAt, waiters });
+    for (const [key, { waiters }] of requests)
+      this.inFlight.set(entryKey(identity, key), { startedAt, waiters });
     try {
       const values = await backend.fetchMany(
         identity,
@@ -131,7 +135,7 @@ export class ValueFetcher {
       for (const [key, { waiters }] of requests) {
         const value =
           values.get(key) ?? new Error(`the ${backend.backendType} backend returned nothing for a request`);
-        this.cache.set(`${identity.cacheKey}\u0000${key}`, { value, fetchedAt: startedAt });
+        this.cache.set(entryKey(identity, key), { value, fetchedAt: startedAt });
         for (const waiter of waiters) waiter.resolve(value);
       }
       this.backoff.delete(identity.cacheKey);
@@ -142,7 +146,8 @@ export class ValueFetcher {
     } finally {
       // Synchronously after the waiters were settled: nobody can join a flight that has landed.
       for (const [key, { waiters }] of requests) {
-        if (this.inFlight.get(flightKey(key))?.waiters === waiters) this.inFlight.delete(flightKey(key));
+        const entry = entryKey(identity, key);
+        if (this.inFlight.get(entry)?.waiters === waiters) this.inFlight.delete(entry);
       }
     }
   }

@@ -68,17 +68,13 @@ export class ClusterCache {
       list: () => Promise<KubernetesListObject<T>>,
       labelSelector: string | undefined,
       handlers: ConstructorParameters<typeof ResilientInformer<T>>[5],
-      prepare: (object: T) => T = withoutManagedFields,
+      prepare?: (object: T) => T,
     ) => {
       const created = new ResilientInformer<T>(
         name,
         this.kubeConfig,
         path,
-        async () => {
-          const listed = await list();
-          listed.items.forEach(prepare);
-          return listed;
-        },
+        list,
         labelSelector,
         handlers,
         this.logger,

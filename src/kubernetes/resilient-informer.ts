@@ -52,7 +52,13 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
       Math.max(1, Math.round(stallThresholdMs / 2000)),
       prepare as (object: unknown) => unknown,
     );
-    this.informer = new ListWatch(path, this.watch, list, false, labelSelector);
+    // Listed and watched objects alike pass through `prepare` on their way into the cache.
+    const preparedList: ListPromise<T> = async () => {
+      const listed = await list();
+      listed.items.forEach(prepare);
+      return listed;
+    };
+    this.informer = new ListWatch(path, this.watch, preparedList, false, labelSelector);
     this.informer.on(ADD, (object) => {
       this.healthy();
       handlers.onAdd?.(object);

@@ -46,6 +46,8 @@ export async function putParameter(
  */
 export class CountingAwsProxy {
   readonly calls = new Map<string, number>();
+  /** Every call, whatever its operation. */
+  totalCalls = 0;
   /** Every call with the access key that signed it and when it arrived. */
   readonly signedCalls: Array<{ operation: string; accessKeyId: string; at: number }> = [];
   /** Milliseconds moto took to answer, summed by operation (with `calls`: its mean latency under load). */
@@ -67,11 +69,12 @@ export class CountingAwsProxy {
           typeof amzTarget === 'string'
             ? (amzTarget.split('.').pop() ?? amzTarget)
             : (/Action=(\w+)/.exec(body.toString('utf8'))?.[1] ?? 'unknown');
-        const region =
-          /Credential=[^/]+\/\d+\/([\w-]+)\//.exec(incoming.headers.authorization ?? '')?.[1] ?? 'unknown';
+        // SigV4: Credential=<access key id>/<date>/<region>/<service>/aws4_request
+        const [, accessKeyId = '', region = 'unknown'] =
+          /Credential=([^/]+)\/\d+\/([\w-]+)\//.exec(incoming.headers.authorization ?? '') ?? [];
         for (const counted of [operation, `${operation}@${region}`])
           this.calls.set(counted, (this.calls.get(counted) ?? 0) + 1);
-        const accessKeyId = /Credential=([^/]+)\//.exec(incoming.headers.authorization ?? '')?.[1] ?? '';
+        this.totalCalls++;
         this.signedCalls.push({ operation, accessKeyId, at: Date.now() });
         if (this.mode === 'down') {
           incoming.socket.destroy();
@@ -137,6 +140,7 @@ export class CountingAwsProxy {
 
   reset(): void {
     this.calls.clear();
+    this.totalCalls = 0;
     this.signedCalls.length = 0;
     this.issuedCredentials.clear();
   }

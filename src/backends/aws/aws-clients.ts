@@ -89,19 +89,23 @@ export class AwsClients {
     let provider = this.roleCredentials.get(key);
     if (!provider) {
       const stsOptions = { region, endpoint: this.config.aws.stsEndpoint };
-      const DurationSeconds = this.config.aws.assumeRoleDurationSeconds;
+      const sessionSeconds = this.config.aws.assumeRoleDurationSeconds;
       const intermediate = this.config.aws.intermediateRoleArn;
       const masterCredentials = intermediate
         ? this.memoized(
             fromTemporaryCredentials({
-              params: { RoleArn: intermediate, RoleSessionName: ROLE_SESSION_NAME, DurationSeconds },
+              params: {
+                RoleArn: intermediate,
+                RoleSessionName: ROLE_SESSION_NAME,
+                DurationSeconds: sessionSeconds,
+              },
               clientConfig: stsOptions,
             }),
           )
         : undefined;
       provider = this.memoized(
         fromTemporaryCredentials({
-          params: { RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME, DurationSeconds },
+          params: { RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME, DurationSeconds: sessionSeconds },
           masterCredentials,
           clientConfig: stsOptions,
         }),
