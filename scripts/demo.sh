@@ -5,8 +5,12 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_node_modules
+stage "building the controller"
 npm run build >/dev/null
 
 trap stack_down_if_started_here EXIT
+stage "local stack (first run builds its tools: several minutes)"
 stack_up
+stage "demo"
 node scripts/demo.js
+stage "done"

@@ -14,4 +14,4 @@ go mod edit -require="$module@$version"
 printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$package" > tools.go
 go mod tidy
 mkdir -p "$(dirname "$output")"
-go build -trimpath -ldflags "-s -w $ldflags" -o "$output" "$package"
+go build -v -trimpath -ldflags "-s -w $ldflags" -o "$output" "$package"

@@ -48,7 +48,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 mkdir -p "$out"
-go build -trimpath -ldflags "$ldflags" -o "$out/" \
+go build -v -trimpath -ldflags "$ldflags" -o "$out/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
 cp go.mod go.sum "$out/"
 "$out/kube-apiserver" --version

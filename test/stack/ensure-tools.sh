@@ -6,6 +6,22 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$ES_STACK_CACHE" "$STACK_DIR"
 
+# While a build runs, a line every 30 s with its elapsed time and what its log shows so far (Go's module
+# downloads and, with `go build -v`, the packages compiled), so a first run visibly is not stuck.
+report_progress() {
+  local name=$1 log_file=$2 pid=$3 started=$4 next=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if ((SECONDS >= next)); then
+      next=$((SECONDS + 30))
+      local downloaded compiled
+      downloaded=$(grep -c '^go: downloading ' "$log_file" 2>/dev/null || true)
+      compiled=$(grep -cE '^[A-Za-z0-9._~/-]+$' "$log_file" 2>/dev/null || true)
+      log "  $name: $((SECONDS - started))s, ${downloaded:-0} modules downloaded, ${compiled:-0} packages compiled"
+    fi
+  done
+}
+
 # ensure <name> <version> <script that builds it> <build command…>: runs the build unless cached.
 ensure() {
   local name=$1 version=$2 script=$3; shift 3
@@ -19,7 +35,11 @@ ensure() {
       # Built in place (virtualenvs cannot move); only the .complete marker makes the folder count.
       rm -rf "$dir" && mkdir -p "$dir"
       local started=$SECONDS
-      "$@" "$dir" >"$dir.log" 2>&1 || { tail -40 "$dir.log" >&2; rm -rf "$dir"; die "building $name failed (log: $dir.log)"; }
+      "$@" "$dir" >"$dir.log" 2>&1 &
+      local build=$! status=0
+      report_progress "$name" "$dir.log" "$build" "$started"
+      wait "$build" || status=$?
+      ((status == 0)) || { tail -40 "$dir.log" >&2; rm -rf "$dir"; die "building $name failed (log: $dir.log)"; }
       touch "$dir/.complete"
       log "built $name in $((SECONDS - started))s"
     fi
