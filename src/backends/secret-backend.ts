@@ -31,11 +31,16 @@ export interface BackendIdentity {
 export interface SecretBackend<Identity extends BackendIdentity = BackendIdentity> {
   /** The `spec.backendType` this backend serves. */
   readonly backendType: string;
-  /** The largest number of key requests one call can serve (1 when the backend cannot batch). */
+  /**
+   * The largest number of requests one `fetchMany` call is given (1 when the backend cannot batch). The shared
+   * fetcher splits the requests into calls of at most this many, so a backend states its batch size here once.
+   */
   readonly batchSize: number;
+  /** Whether a request can share a call with others (default: every request can). */
+  canBatch?(request: RemoteRequest): boolean;
   identityFor(spec: NormalizedSpec, namespace: string): Identity;
   /**
-   * Reads many distinct requests through one identity with as few calls as possible. The result maps each
+   * Reads distinct requests through one identity: at most `batchSize` of them, or one that cannot be batched. The result maps each
    * request's `requestKey` to its value, or to the error of that request alone (e.g. `RemoteKeyNotFoundError`).
    * A rejection means every request failed (e.g. the backend is unreachable).
    */

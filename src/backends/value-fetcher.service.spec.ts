@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ControllerConfig } from '../config/controller-config.js';
 import { BackendError } from './backend-errors.js';
 import { requestKey, type RemoteRequest, type RemoteValue, type SecretBackend } from './secret-backend.js';
-import { ValueFetcher } from './value-fetcher.service.js';
+import { planCalls, ValueFetcher } from './value-fetcher.service.js';
 
 /** A backend that counts its calls and fails while `failing` is set. */
 function fakeBackend() {
@@ -93,5 +93,88 @@ describe('ValueFetcher', () => {
     release();
     const [one, two] = await Promise.all([first, joined, fresher]);
     expect(two).toEqual(one);
+  });
+
+  it('leaves no promise unobserved when a request joins a read in flight and meets the backoff (no unhandled rejection)', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let failSlowRead!: () => void;
+      const slowReadGate = new Promise<void>((_, reject) => {
+        failSlowRead = () => reject(new BackendError('connection reset', true));
+      });
+      const calls: string[][] = [];
+      const backend: SecretBackend = {
+        backendType: 'fake',
+        batchSize: 10,
+        identityFor: () => identity,
+        fetchMany: async (_identity, requests) => {
+          calls.push(requests.map(requestKey));
+          if (requests.some((request) => request.kind === 'key' && request.key === 'slow'))
+            await slowReadGate;
+          throw new BackendError('throttled', true);
+        },
+      };
+      const fetcher = new ValueFetcher({ pollerIntervalMs: 60_000 } as ControllerConfig);
+      // A read of `slow` goes out and stays in flight.
+      const inFlight = fetcher
+        .fetch(backend, identity, [key('slow')], Date.now())
+        .catch((error: Error) => error);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // A read of `fast` fails at once: the identity is backed off.
+      await expect(fetcher.fetch(backend, identity, [key('fast')], Date.now())).rejects.toThrow('throttled');
+      // Joins `slow` in flight, then needs a call for `fast` during the backoff: refused at once.
+      await expect(fetcher.fetch(backend, identity, [key('slow'), key('fast')], 0)).rejects.toThrow(
+        'throttled',
+      );
+      failSlowRead();
+      expect(await inFlight).toBeInstanceOf(BackendError);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+      expect(calls).toHaveLength(2);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('splits the reads of one identity into calls of at most batchSize, and makes no more calls after a transient failure', async () => {
+    const { backend, state } = fakeBackend();
+    const fetcher = new ValueFetcher({ pollerIntervalMs: 1000 } as ControllerConfig);
+    const keys = Array.from({ length: 25 }, (_, index) => key(`k${index}`));
+    const values = await fetcher.fetch(backend, identity, keys, Date.now());
+    expect(values.size).toBe(25);
+    expect(state.batches.map((batch) => batch.length).sort((a, b) => a - b)).toEqual([5, 10, 10]);
+
+    const failing = fakeBackend();
+    failing.state.failing = true;
+    const many = Array.from({ length: 200 }, (_, index) => key(`f${index}`));
+    await expect(fetcher.fetch(failing.backend, identity, many, Date.now())).rejects.toThrow('throttled');
+    // 20 calls planned; only those already started when the first failed were made.
+    expect(failing.state.calls).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('planCalls', () => {
+  const pinned: RemoteRequest = { kind: 'key', key: 'p', version: { id: 'v1' } };
+  const path: RemoteRequest = { kind: 'path', path: '/a', recursive: false };
+  const canBatch = (request: RemoteRequest) => request.kind === 'key' && !request.version;
+  const keys = (count: number) => Array.from({ length: count }, (_, index) => key(`k${index}`));
+  it.each([
+    { name: 'no requests', batchSize: 20, requests: [], sizes: [] },
+    { name: 'fewer than a batch', batchSize: 20, requests: keys(3), sizes: [3] },
+    { name: 'exactly two batches', batchSize: 10, requests: keys(20), sizes: [10, 10] },
+    { name: 'a remainder', batchSize: 10, requests: keys(21), sizes: [10, 10, 1] },
+    { name: 'batch size 1 (Vault)', batchSize: 1, requests: keys(3), sizes: [1, 1, 1] },
+    {
+      name: 'unbatchable requests go alone',
+      batchSize: 20,
+      requests: [...keys(2), pinned, path],
+      sizes: [1, 1, 2],
+    },
+  ])('$name', ({ batchSize, requests, sizes }) => {
+    const calls = planCalls({ batchSize, canBatch }, requests);
+    expect(calls.map((call) => call.length)).toEqual(sizes);
+    expect(calls.flat().map(requestKey).sort()).toEqual(requests.map(requestKey).sort());
   });
 });

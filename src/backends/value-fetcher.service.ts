@@ -11,6 +11,29 @@ import {
 
 /** How long requests from concurrent reconciles are gathered into one batch. */
 const COALESCE_WINDOW_MS = 5;
+/** How many calls one identity's batch makes at the same time. */
+const CALLS_IN_PARALLEL = 8;
+
+/**
+ * Splits distinct requests into backend calls: those the backend can batch in calls of at most its
+ * `batchSize`, every other request in a call of its own. So ⌈batchable requests / batchSize⌉ calls, plus one
+ * per request that cannot share a call (a pinned Secrets Manager version, an SSM path, any Vault read).
+ */
+export function planCalls(
+  backend: Pick<SecretBackend, 'batchSize' | 'canBatch'>,
+  requests: readonly RemoteRequest[],
+): RemoteRequest[][] {
+  const size = Math.max(1, Math.floor(backend.batchSize));
+  const calls: RemoteRequest[][] = [];
+  const batchable: RemoteRequest[] = [];
+  for (const request of requests) {
+    if (size > 1 && (backend.canBatch?.(request) ?? true)) batchable.push(request);
+    else calls.push([request]);
+  }
+  for (let start = 0; start < batchable.length; start += size)
+    calls.push(batchable.slice(start, start + size));
+  return calls;
+}
 
 interface CachedValue {
   readonly value: RemoteValue | Error;
@@ -52,7 +75,6 @@ export class ValueFetcher {
   private readonly pending = new Map<string, PendingBatch>();
   private readonly inFlight = new Map<string, InFlight>();
   private flushTimer: NodeJS.Timeout | undefined;
-  private lastSweep = Date.now();
   private readonly backoff = new Map<string, { until: number; failures: number; error: BackendError }>();
 
   constructor(private readonly config: ControllerConfig) {}
@@ -68,35 +90,32 @@ export class ValueFetcher {
     freshAfter: number,
   ): Promise<Map<string, RemoteValue | Error>> {
     const results = new Map<string, RemoteValue | Error>();
-    const requested = new Set<string>();
-    const waiting: Array<Promise<void>> = [];
-    const pause = this.backoff.get(identity.cacheKey);
-    const mustWait = pause !== undefined && pause.until > Date.now();
+    const joins: Array<{ key: string; flight: InFlight }> = [];
+    const calls = new Map<string, RemoteRequest>();
     for (const request of requests) {
       const key = requestKey(request);
-      if (requested.has(key)) continue;
-      requested.add(key);
+      if (results.has(key) || calls.has(key) || joins.some((join) => join.key === key)) continue;
       const entry = entryKey(identity, key);
       const cached = this.cache.get(entry);
-      if (cached && cached.fetchedAt >= freshAfter) {
-        results.set(key, cached.value);
-        continue;
-      }
       const flight = this.inFlight.get(entry);
-      if (flight && flight.startedAt >= freshAfter) {
-        waiting.push(
-          new Promise<RemoteValue | Error>((resolve, reject) =>
-            flight.waiters.push({ resolve, reject }),
-          ).then((value) => void results.set(key, value)),
-        );
-        continue;
-      }
-      // A backend that just failed as a whole is left alone until its backoff ends: the call rate falls.
-      if (mustWait) throw pause.error;
-      waiting.push(
-        this.enqueue(backend, identity, key, request).then((value) => void results.set(key, value)),
-      );
+      if (cached && cached.fetchedAt >= freshAfter) results.set(key, cached.value);
+      else if (flight && flight.startedAt >= freshAfter) joins.push({ key, flight });
+      else calls.set(key, request);
     }
+    // Decided before any promise exists: a request that would need a call of a backend that just failed as a
+    // whole is refused at once (the call rate falls while it recovers), and nothing is left waiting unobserved.
+    const pause = this.backoff.get(identity.cacheKey);
+    if (calls.size > 0 && pause !== undefined && pause.until > Date.now()) throw pause.error;
+    const waiting = [
+      ...joins.map(({ key, flight }) =>
+        new Promise<RemoteValue | Error>((resolve, reject) => flight.waiters.push({ resolve, reject })).then(
+          (value) => void results.set(key, value),
+        ),
+      ),
+      ...[...calls].map(([key, request]) =>
+        this.enqueue(backend, identity, key, request).then((value) => void results.set(key, value)),
+      ),
+    ];
     await Promise.all(waiting);
     return results;
   }
@@ -119,37 +138,63 @@ export class ValueFetcher {
     this.flushTimer = undefined;
     const batches = [...this.pending.values()];
     this.pending.clear();
-    for (const batch of batches) void this.run(batch);
-    this.sweep();
+    // run() settles every waiter itself and never rejects.
+    for (const batch of batches) this.run(batch).catch(() => undefined);
   }
 
+  /**
+   * Reads one identity's gathered requests in calls of at most the backend's `batchSize` (requests it cannot
+   * batch go alone), a few calls at a time. After a transient failure of a call, the calls not yet made are not
+   * made: their requests fail with the same error, as the backend is backed off.
+   */
   private async run({ backend, identity, requests }: PendingBatch): Promise<void> {
     const startedAt = Date.now();
     for (const [key, { waiters }] of requests)
       this.inFlight.set(entryKey(identity, key), { startedAt, waiters });
-    try {
-      const values = await backend.fetchMany(
-        identity,
-        [...requests.values()].map((entry) => entry.request),
-      );
-      for (const [key, { waiters }] of requests) {
-        const value =
-          values.get(key) ?? new Error(`the ${backend.backendType} backend returned nothing for a request`);
-        this.cache.set(entryKey(identity, key), { value, fetchedAt: startedAt });
-        for (const waiter of waiters) waiter.resolve(value);
-      }
-      this.backoff.delete(identity.cacheKey);
-    } catch (error) {
-      const failure = toBackendError(error, `reading ${backend.backendType}`);
-      if (failure.transient) this.backOff(identity.cacheKey, failure);
-      for (const { waiters } of requests.values()) for (const waiter of waiters) waiter.reject(failure);
-    } finally {
-      // Synchronously after the waiters were settled: nobody can join a flight that has landed.
-      for (const [key, { waiters }] of requests) {
+    const calls = planCalls(
+      backend,
+      [...requests.values()].map((entry) => entry.request),
+    );
+    let stoppedBy: BackendError | undefined;
+    const settle = (
+      call: readonly RemoteRequest[],
+      outcome: Map<string, RemoteValue | Error> | BackendError,
+    ) => {
+      for (const request of call) {
+        const key = requestKey(request);
+        const { waiters } = requests.get(key)!;
+        if (outcome instanceof BackendError) {
+          for (const waiter of waiters) waiter.reject(outcome);
+        } else {
+          const value =
+            outcome.get(key) ??
+            new Error(`the ${backend.backendType} backend returned nothing for a request`);
+          this.cache.set(entryKey(identity, key), { value, fetchedAt: startedAt });
+          for (const waiter of waiters) waiter.resolve(value);
+        }
+        // Synchronously after the waiters were settled: nobody can join a flight that has landed.
         const entry = entryKey(identity, key);
         if (this.inFlight.get(entry)?.waiters === waiters) this.inFlight.delete(entry);
       }
-    }
+    };
+    const worker = async () => {
+      for (let call = calls.shift(); call; call = calls.shift()) {
+        if (stoppedBy) {
+          settle(call, stoppedBy);
+          continue;
+        }
+        try {
+          settle(call, await backend.fetchMany(identity, call));
+        } catch (error) {
+          const failure = toBackendError(error, `reading ${backend.backendType}`);
+          if (failure.transient) stoppedBy = failure;
+          settle(call, failure);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CALLS_IN_PARALLEL, calls.length) }, worker));
+    if (stoppedBy) this.backOff(identity.cacheKey, stoppedBy);
+    else this.backoff.delete(identity.cacheKey);
   }
 
   /**
@@ -164,12 +209,10 @@ export class ValueFetcher {
     this.backoff.set(identityKey, { until: Date.now() + delay, failures, error });
   }
 
-  /** Drops values nobody could still accept: older than two refresh intervals. */
-  private sweep(): void {
+  /** Drops values nobody could still accept: older than two refresh intervals (a periodic job calls this). */
+  sweep(): void {
     const now = Date.now();
     const horizon = 2 * this.config.pollerIntervalMs;
-    if (now - this.lastSweep < horizon) return;
-    this.lastSweep = now;
     for (const [key, cached] of this.cache) if (now - cached.fetchedAt > horizon) this.cache.delete(key);
   }
 }

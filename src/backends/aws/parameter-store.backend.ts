@@ -18,7 +18,7 @@ const BACKEND = 'systemManager';
 const BATCH_SIZE = 10;
 
 /**
- * AWS SSM Parameter Store: names 10 at a time with GetParameters (`name:version` selectors included), paths
+ * AWS SSM Parameter Store: names 10 at a time with GetParameters (the fetcher makes the chunks) (`name:version` selectors included), paths
  * with GetParametersByPath; SecureStrings are always decrypted; StringLists are returned as the stored text.
  */
 @RegisterSecretBackend()
@@ -26,6 +26,10 @@ const BATCH_SIZE = 10;
 export class ParameterStoreBackend implements SecretBackend<AwsIdentity> {
   readonly backendType = BACKEND;
   readonly batchSize = BATCH_SIZE;
+  /** A path is read with GetParametersByPath, alone. */
+  canBatch(request: RemoteRequest): boolean {
+    return request.kind === 'key';
+  }
 
   constructor(
     private readonly clients: AwsClients,
@@ -43,11 +47,8 @@ export class ParameterStoreBackend implements SecretBackend<AwsIdentity> {
     const results = new Map<string, RemoteValue | Error>();
     const names = requests.filter((request) => request.kind === 'key');
     const paths = requests.filter((request) => request.kind === 'path');
-    const chunks: Array<typeof names> = [];
-    for (let start = 0; start < names.length; start += BATCH_SIZE)
-      chunks.push(names.slice(start, start + BATCH_SIZE));
     await Promise.all([
-      ...chunks.map((chunk) => this.getParameters(identity, chunk, results)),
+      ...(names.length > 0 ? [this.getParameters(identity, names, results)] : []),
       ...paths.map((request) => this.getPath(identity, request, results)),
     ]);
     return results;

@@ -22,7 +22,7 @@ const BACKEND = 'secretsManager';
 const BATCH_SIZE = 20;
 
 /**
- * AWS Secrets Manager. Unpinned keys are read 20 at a time with BatchGetSecretValue; pinned versions, and
+ * AWS Secrets Manager. Unpinned keys are read 20 at a time (the fetcher makes the chunks) with BatchGetSecretValue; pinned versions, and
  * every key of an identity whose role may not call BatchGetSecretValue, with GetSecretValue.
  */
 @RegisterSecretBackend()
@@ -30,6 +30,10 @@ const BATCH_SIZE = 20;
 export class SecretsManagerBackend implements SecretBackend<AwsIdentity> {
   readonly backendType = BACKEND;
   readonly batchSize = BATCH_SIZE;
+  /** A pinned version needs GetSecretValue. */
+  canBatch(request: RemoteRequest): boolean {
+    return request.kind === 'key' && !request.version;
+  }
   /** Identities refused BatchGetSecretValue; they use single reads from then on. */
   private readonly batchDenied = new Set<string>();
 
@@ -58,11 +62,7 @@ export class SecretsManagerBackend implements SecretBackend<AwsIdentity> {
         batchable.push(request);
       }
     }
-    for (let start = 0; start < batchable.length; start += BATCH_SIZE) {
-      const chunk = batchable.slice(start, start + BATCH_SIZE);
-      const leftOver = await this.batchGet(identity, chunk, results);
-      single.push(...leftOver);
-    }
+    if (batchable.length > 0) single.push(...(await this.batchGet(identity, batchable, results)));
     await Promise.all(single.map((request) => this.getOne(identity, request, results)));
     return results;
   }

@@ -20,9 +20,6 @@ export interface VaultIdentity extends BackendIdentity {
   readonly kvVersion: 1 | 2;
 }
 
-/** How many paths one identity reads at the same time. */
-const READ_CONCURRENCY = 8;
-
 /**
  * HashiCorp Vault (and OpenBao) through Kubernetes auth. `key` is the full logical path; the value is the KV
  * secret's data object (`.data.data` for KV v2, `.data` for v1). One session (token) per (mount, role).
@@ -60,13 +57,9 @@ export class VaultBackend implements SecretBackend<VaultIdentity> {
   ): Promise<Map<string, RemoteValue | Error>> {
     const session = this.sessionFor(identity);
     const results = new Map<string, RemoteValue | Error>();
-    const queue = [...requests];
-    const worker = async () => {
-      for (let request = queue.shift(); request; request = queue.shift()) {
-        results.set(requestKey(request), await this.readOne(session, identity, request));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, requests.length) }, worker));
+    // batchSize 1: the shared fetcher sends one path per call, a few at a time.
+    for (const request of requests)
+      results.set(requestKey(request), await this.readOne(session, identity, request));
     return results;
   }
 
