@@ -12,6 +12,10 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // No promise may be left unobserved: an unhandled rejection ends the process. `void` does not count as
+      // handling one, so fire-and-forget work must say what happens to its failure.
+      '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }],
+      '@typescript-eslint/no-misused-promises': 'error',
     },
   },
   {

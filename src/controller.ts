@@ -6,6 +6,8 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { InvalidConfigurationError, loadConfig, type ControllerConfig } from './config/controller-config.js';
 import { CrdCheckService } from './kubernetes/crd-check.service.js';
+import { installProcessGuards, setFatalLogger } from './lifecycle/process-guards.js';
+import { closeOnShutdownSignal, installShutdownSignals } from './lifecycle/shutdown-signals.js';
 import { createLogger, PinoNestLogger } from './logging/pino-logger.js';
 import { SyncService } from './sync/sync.service.js';
 
@@ -20,12 +22,15 @@ export interface RunControllerOptions {
 /**
  * Runs the controller: validates the configuration (exit 1 listing every problem), builds the NestJS
  * application with any extension modules, checks the CRD (exit 1 if missing), serves the probes and metrics,
- * starts watching, and shuts down gracefully on SIGTERM/SIGINT (exit 0).
+ * starts watching, and shuts down gracefully on SIGTERM/SIGINT (exit 0). An unhandled rejection or uncaught
+ * exception ends the process with a fatal log line and exit 1.
  */
 export async function runController({
   extensions = [],
   env = process.env,
 }: RunControllerOptions = {}): Promise<void> {
+  installProcessGuards();
+  installShutdownSignals();
   let config: ControllerConfig;
   try {
     config = loadConfig(env);
@@ -37,30 +42,14 @@ export async function runController({
     throw error;
   }
   const logger = createLogger(config);
+  setFatalLogger(logger);
   const modules = [...extensions, ...(await loadExtensionModules(env.EXTENSION_MODULES))];
 
   const app = await NestFactory.create(AppModule.forRoot({ config, logger, extensions: modules }), {
     logger: new PinoNestLogger(logger),
     abortOnError: false,
   });
-  // Our own signal handling rather than Nest's enableShutdownHooks, which re-raises the signal after closing
-  // and so never exits 0. app.close() runs every module's shutdown hooks (stop intake, drain, release).
-  const shutdown = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'graceful shutdown timed out');
-      process.exit(1);
-    }, config.shutdownTimeoutMs).unref();
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  closeOnShutdownSignal(() => app.close(), config.shutdownTimeoutMs, logger);
 
   try {
     await app.get(CrdCheckService).verify();

@@ -1,8 +1,9 @@
-import { runController } from './controller.js';
+// Guards and signal handlers come first, before the application's modules load (which takes a moment): a
+// SIGTERM or a defect at any point of start-up ends the process the documented way.
+import { failFast, installProcessGuards } from './lifecycle/process-guards.js';
+import { installShutdownSignals } from './lifecycle/shutdown-signals.js';
 
-runController().catch((error: unknown) => {
-  process.stderr.write(
-    `failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exit(1);
-});
+installProcessGuards();
+installShutdownSignals();
+const { runController } = await import('./controller.js');
+runController().catch((error: unknown) => failFast('failed to start', error));

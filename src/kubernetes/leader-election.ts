@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ControllerConfig } from '../config/controller-config.js';
+import { failFast } from '../lifecycle/process-guards.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
-import { statusCodeOf } from './api-errors.js';
+import { apiCall, statusCodeOf } from './api-errors.js';
 import { KUBE_CONFIG } from './kubernetes.constants.js';
 
 export interface LeadershipCallbacks {
@@ -42,7 +43,14 @@ export class LeaderElector {
   start(callbacks: LeadershipCallbacks): void {
     this.callbacks = callbacks;
     this.metrics.leader.set(0);
-    void this.cycle();
+    this.scheduleCycle(0);
+  }
+
+  /** cycle() handles its own API failures; anything else it throws is a defect and ends the process. */
+  private scheduleCycle(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.cycle().catch((error: unknown) => failFast('leader election failed', error));
+    }, delayMs);
   }
 
   /** Stops campaigning; a leader releases the Lease (after its in-flight work, which the caller drained). */
@@ -58,11 +66,7 @@ export class LeaderElector {
         lease.spec.holderIdentity = undefined;
         lease.spec.leaseDurationSeconds = 1;
         lease.spec.renewTime = new V1MicroTime();
-        await this.coordination.replaceNamespacedLease({
-          name: this.leaseName,
-          namespace: this.namespace,
-          body: lease,
-        });
+        await this.replace(lease);
         this.logger.info({ lease: this.leaseName }, 'released leadership');
       }
     } catch (error) {
@@ -109,12 +113,14 @@ export class LeaderElector {
       return;
     }
     const jitter = this.leading ? 1 : 1 + Math.random() * 0.2;
-    this.timer = setTimeout(() => void this.cycle(), retryPeriodMs * jitter);
+    this.scheduleCycle(retryPeriodMs * jitter);
   }
 
   private async read(): Promise<V1Lease | undefined> {
     try {
-      return await this.coordination.readNamespacedLease({ name: this.leaseName, namespace: this.namespace });
+      return await apiCall(`get leases ${this.namespace}/${this.leaseName}`, () =>
+        this.coordination.readNamespacedLease({ name: this.leaseName, namespace: this.namespace }),
+      );
     } catch (error) {
       if (statusCodeOf(error) === 404) return undefined;
       throw error;
@@ -127,19 +133,21 @@ export class LeaderElector {
     const durationSeconds = Math.ceil(this.config.leaderElection.leaseDurationMs / 1000);
     const lease = await this.read();
     if (!lease) {
-      await this.coordination.createNamespacedLease({
-        namespace: this.namespace,
-        body: {
-          metadata: { name: this.leaseName, namespace: this.namespace },
-          spec: {
-            holderIdentity: this.identity,
-            leaseDurationSeconds: durationSeconds,
-            acquireTime: now,
-            renewTime: now,
-            leaseTransitions: 0,
+      await apiCall(`create leases in ${this.namespace}`, () =>
+        this.coordination.createNamespacedLease({
+          namespace: this.namespace,
+          body: {
+            metadata: { name: this.leaseName, namespace: this.namespace },
+            spec: {
+              holderIdentity: this.identity,
+              leaseDurationSeconds: durationSeconds,
+              acquireTime: now,
+              renewTime: now,
+              leaseTransitions: 0,
+            },
           },
-        },
-      });
+        }),
+      );
       return true;
     }
     const spec = lease.spec ?? {};
@@ -161,11 +169,17 @@ export class LeaderElector {
       leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && spec.holderIdentity ? 1 : 0),
     };
     // resourceVersion makes this a compare-and-swap: of two replicas racing for an expired lease, one wins.
-    await this.coordination.replaceNamespacedLease({
-      name: this.leaseName,
-      namespace: this.namespace,
-      body: lease,
-    });
+    await this.replace(lease);
     return true;
+  }
+
+  private async replace(lease: V1Lease): Promise<void> {
+    await apiCall(`update leases ${this.namespace}/${this.leaseName}`, () =>
+      this.coordination.replaceNamespacedLease({
+        name: this.leaseName,
+        namespace: this.namespace,
+        body: lease,
+      }),
+    );
   }
 }

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { BackendsModule } from '../backends/backends.module.js';
 import { KubernetesModule } from '../kubernetes/kubernetes.module.js';
 import { Reconciler } from './reconciler.service.js';
 import { SyncService } from './sync.service.js';
 
-/** Turns ExternalSecrets into Secrets: work queue, refresh scheduling and reconcile. */
+/** Turns ExternalSecrets into Secrets: work queue, refresh scheduling (named @nestjs/schedule jobs) and reconcile. */
 @Module({
-  imports: [KubernetesModule, BackendsModule],
+  imports: [ScheduleModule.forRoot(), KubernetesModule, BackendsModule],
   providers: [Reconciler, SyncService],
   exports: [SyncService],
 })

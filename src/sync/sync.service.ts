@@ -1,4 +1,5 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ValueFetcher } from '../backends/value-fetcher.service.js';
@@ -15,6 +16,10 @@ import { WorkQueue, type WorkItem, type WorkResult } from './work-queue.js';
 const CONCURRENCY = 10;
 const SCHEDULER_TICK_MS = 200;
 
+/** The periodic jobs, registered by name with @nestjs/schedule (which also stops them on shutdown). */
+export const REFRESH_JOB = 'refresh-due-external-secrets';
+export const CACHE_SWEEP_JOB = 'sweep-value-cache';
+
 const keyOf = (object: { metadata?: { namespace?: string; name?: string } }) =>
   `${object.metadata?.namespace}/${object.metadata?.name}`;
 
@@ -30,7 +35,6 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
   private readonly generations = new Map<string, number | undefined>();
   /** The policy annotations last seen per namespace, so that only a change of them re-checks its objects. */
   private readonly namespacePolicies = new Map<string, string>();
-  private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: ControllerConfig,
@@ -39,6 +43,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
     private readonly fetcher: ValueFetcher,
     private readonly metrics: ControllerMetrics,
     private readonly elector: LeaderElector,
+    private readonly jobs: SchedulerRegistry,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.queue = new WorkQueue((item) => this.process(item), {
@@ -57,6 +62,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
    */
   async start(): Promise<void> {
     await this.cluster.start(this);
+    this.addJob(CACHE_SWEEP_JOB, this.config.pollerIntervalMs, () => this.fetcher.sweep());
     this.logger.info(
       {
         pollerIntervalMs: this.config.pollerIntervalMs,
@@ -68,7 +74,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
     if (this.config.leaderElection.enabled) {
       this.elector.start({
         onStartedLeading: () => this.lead(),
-        onStoppedLeading: () => void this.abdicate(),
+        onStoppedLeading: () => this.abdicate(),
       });
     } else {
       this.metrics.leader.set(1);
@@ -78,7 +84,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
 
   /** Shutdown: stop intake, let in-flight syncs finish (no partial writes), then release the lease. */
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.ticker);
+    this.stopJobs();
     await this.cluster.stop();
     await this.queue.drain();
     await this.elector.stop();
@@ -86,8 +92,22 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
 
   private lead(): void {
     this.queue.resume();
-    if (!this.config.pollingDisabled) {
-      this.ticker = setInterval(() => void this.refreshDue(), SCHEDULER_TICK_MS);
+    if (!this.config.pollingDisabled) this.addJob(REFRESH_JOB, SCHEDULER_TICK_MS, () => this.refreshDue());
+  }
+
+  /** A named periodic job; a failure of one run is logged and the next run goes ahead. */
+  private addJob(name: string, everyMs: number, run: () => void | Promise<void>): void {
+    const tick = () => {
+      Promise.resolve()
+        .then(run)
+        .catch((error: unknown) => this.logger.error({ job: name, err: error }, 'periodic job failed'));
+    };
+    this.jobs.addInterval(name, setInterval(tick, everyMs));
+  }
+
+  private stopJobs(): void {
+    for (const name of [REFRESH_JOB, CACHE_SWEEP_JOB]) {
+      if (this.jobs.doesExist('interval', name)) this.jobs.deleteInterval(name);
     }
   }
 
@@ -95,11 +115,13 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
    * Leadership lost (the lease could not be renewed in time, so another replica may lead soon): stop writing
    * at once and exit, so the process restarts as a clean standby (what client-go controllers do).
    */
-  private async abdicate(): Promise<void> {
-    clearInterval(this.ticker);
-    await this.queue.pause();
-    this.logger.fatal('stopped working after losing leadership; exiting to restart as a standby');
-    process.exit(1);
+  private abdicate(): void {
+    this.stopJobs();
+    const exit = () => {
+      this.logger.fatal('stopped working after losing leadership; exiting to restart as a standby');
+      process.exit(1);
+    };
+    this.queue.pause().then(exit, exit);
   }
 
   externalSecretAdded(externalSecret: ExternalSecret): void {

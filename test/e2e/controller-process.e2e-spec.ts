@@ -54,4 +54,26 @@ describe('the controller process against the local stack', () => {
       await applyCrd(clients);
     }
   });
+
+  it('exits 0 on a SIGTERM that arrives while it is still starting', async () => {
+    // Any moment of start-up: as soon as the first line of main ran (modules still loading) and a little later.
+    for (const delayMs of [150, 400]) {
+      controller = await ControllerProcess.start();
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      expect(await controller.stop('SIGTERM'), controller.text).toBe(0);
+    }
+  });
+
+  it('ends with a fatal log line (with the stack) and exit 1 on an unhandled promise rejection', async () => {
+    const extension = new URL('../extensions/defect.module.js', import.meta.url).pathname;
+    controller = await ControllerProcess.start({ EXTENSION_MODULES: extension });
+    expect(await controller.exitCode()).toBe(1);
+    const fatal = controller.text
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => ({ line, parsed: JSON.parse(line) as Record<string, unknown> }))
+      .find(({ parsed }) => parsed.level === 60 || parsed.level === 'fatal');
+    expect(fatal?.line).toContain('unhandled promise rejection: defect in an extension');
+    expect(fatal?.line).toContain('defect.module.js');
+  });
 });

@@ -222,16 +222,21 @@ describe('operations: probes, metrics, leader election, shutdown, logs', () => {
 
   it('finishes in-flight syncs on SIGTERM during a burst: exit 0, every Secret whole', async () => {
     const burst = await createAwsWorkload(clients, 'burst', 40, { json: true });
-    const controller = await ControllerProcess.start({ WATCHED_NAMESPACES: burst.namespace });
+    // A slow write budget (each sync writes the Secret, an Event and status), so the SIGTERM surely lands
+    // mid-burst. Before, the whole burst could be written before the SIGTERM, and the test then signalled the
+    // restarted controller while it was still loading, before its handlers existed: death by signal.
+    const slowWrites = { WATCHED_NAMESPACES: burst.namespace, KUBE_API_QPS: '10', KUBE_API_BURST: '10' };
+    const controller = await ControllerProcess.start(slowWrites);
     await eventually(
       'the first Secrets',
       async () => ((await burst.secrets()).size >= 3 ? true : undefined),
       30_000,
     );
-    expect(await controller.stop('SIGTERM')).toBe(0);
+    expect(await controller.stop('SIGTERM'), controller.text).toBe(0);
 
     const written = await burst.secrets();
     expect(written.size).toBeGreaterThan(0);
+    expect(written.size, 'the SIGTERM came during the burst').toBeLessThan(burst.count);
     for (const [index, data] of written) expect(data).toEqual(burst.expected(index));
     const restarted = await ControllerProcess.start({ WATCHED_NAMESPACES: burst.namespace });
     try {
@@ -241,7 +246,7 @@ describe('operations: probes, metrics, leader election, shutdown, logs', () => {
         30_000,
       );
     } finally {
-      expect(await restarted.stop('SIGTERM')).toBe(0);
+      expect(await restarted.stop('SIGTERM'), restarted.text).toBe(0);
     }
   });
 
