@@ -21,6 +21,7 @@ import {
   KUBE_CONFIG,
 } from './kubernetes.constants.js';
 import { withoutManagedFields } from './activity-watch.js';
+import { apiCall } from './api-errors.js';
 import { ResilientInformer } from './resilient-informer.js';
 
 /** What the sync layer hears from the informers; handlers only enqueue keys. */
@@ -89,7 +90,7 @@ export class ClusterCache {
     this.namespaces = informer<V1Namespace>(
       'namespaces',
       '/api/v1/namespaces',
-      () => core.listNamespace(),
+      () => apiCall('list namespaces', () => core.listNamespace()),
       undefined,
       {
         onAdd: (namespace) => this.listener?.namespaceChanged(namespace),
@@ -110,11 +111,15 @@ export class ClusterCache {
           `externalsecrets${namespace ? `:${namespace}` : ''}`,
           esPath,
           () =>
-            (namespace
-              ? customObjects.listNamespacedCustomObject({ ...group, namespace })
-              : customObjects.listClusterCustomObject(group)) as Promise<
-              KubernetesListObject<ExternalSecret>
-            >,
+            apiCall(
+              `list externalsecrets${namespace ? ` in ${namespace}` : ''}`,
+              () =>
+                (namespace
+                  ? customObjects.listNamespacedCustomObject({ ...group, namespace })
+                  : customObjects.listClusterCustomObject(group)) as Promise<
+                  KubernetesListObject<ExternalSecret>
+                >,
+            ),
           undefined,
           {
             onAdd: (object) => this.listener?.externalSecretAdded(object),
@@ -128,9 +133,11 @@ export class ClusterCache {
           `managed-secrets${namespace ? `:${namespace}` : ''}`,
           namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
           () =>
-            namespace
-              ? core.listNamespacedSecret({ namespace, labelSelector: selector })
-              : core.listSecretForAllNamespaces({ labelSelector: selector }),
+            apiCall(`list secrets${namespace ? ` in ${namespace}` : ''}`, () =>
+              namespace
+                ? core.listNamespacedSecret({ namespace, labelSelector: selector })
+                : core.listSecretForAllNamespaces({ labelSelector: selector }),
+            ),
           selector,
           { onDelete: (secret) => this.listener?.managedSecretDeleted(secret) },
           // Values are only ever compared with what the controller would write: large ones are cached as digests.

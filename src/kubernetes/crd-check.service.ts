@@ -5,7 +5,7 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { EXTERNAL_SECRET_CRD_NAME, EXTERNAL_SECRET_VERSION, KUBE_CONFIG } from './kubernetes.constants.js';
-import { statusCodeOf } from './api-errors.js';
+import { apiCall, statusCodeOf } from './api-errors.js';
 
 /** Raised at boot when the cluster cannot serve ExternalSecrets; the process exits with its message. */
 export class CrdMissingError extends Error {
@@ -27,7 +27,9 @@ export class CrdCheckService {
   async verify(): Promise<void> {
     let crd: V1CustomResourceDefinition;
     try {
-      crd = await this.apiextensions.readCustomResourceDefinition({ name: EXTERNAL_SECRET_CRD_NAME });
+      crd = await apiCall(`get customresourcedefinitions ${EXTERNAL_SECRET_CRD_NAME}`, () =>
+        this.apiextensions.readCustomResourceDefinition({ name: EXTERNAL_SECRET_CRD_NAME }),
+      );
     } catch (error) {
       if (statusCodeOf(error) === 404) {
         throw new CrdMissingError(

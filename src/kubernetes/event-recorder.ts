@@ -3,6 +3,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logging.constants.js';
 import type { ExternalSecret } from '../sync/external-secret.js';
+import { apiCall, isNamespaceTerminating } from './api-errors.js';
 import { WriteRateLimiter } from './write-rate-limiter.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
 
@@ -16,7 +17,10 @@ export const EventReason = {
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
-/** Records Kubernetes Events on ExternalSecrets. A failure to record is logged, never fatal. */
+/**
+ * Records Kubernetes Events on ExternalSecrets. A failure to record is logged, never fatal; in a namespace being
+ * deleted at debug only (its objects are going away, and a warning per object would flood the log).
+ */
 @Injectable()
 export class EventRecorder {
   private readonly core: CoreV1Api;
@@ -39,31 +43,37 @@ export class EventRecorder {
     const now = new Date();
     await this.writes.acquire();
     try {
-      await this.core.createNamespacedEvent({
-        namespace: namespace!,
-        body: {
-          metadata: { generateName: `${name}.`, namespace },
-          involvedObject: {
-            apiVersion: externalSecret.apiVersion,
-            kind: externalSecret.kind,
-            name,
-            namespace,
-            uid,
-            resourceVersion,
+      await apiCall(`create events in ${namespace}`, () =>
+        this.core.createNamespacedEvent({
+          namespace: namespace!,
+          body: {
+            metadata: { generateName: `${name}.`, namespace },
+            involvedObject: {
+              apiVersion: externalSecret.apiVersion,
+              kind: externalSecret.kind,
+              name,
+              namespace,
+              uid,
+              resourceVersion,
+            },
+            type,
+            reason,
+            message: message.slice(0, 1024),
+            source: { component: FIELD_MANAGER },
+            reportingComponent: FIELD_MANAGER,
+            reportingInstance: process.env.HOSTNAME ?? FIELD_MANAGER,
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
           },
-          type,
-          reason,
-          message: message.slice(0, 1024),
-          source: { component: FIELD_MANAGER },
-          reportingComponent: FIELD_MANAGER,
-          reportingInstance: process.env.HOSTNAME ?? FIELD_MANAGER,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
+        }),
+      );
     } catch (error) {
-      this.logger.warn({ namespace, name, reason, err: (error as Error).message }, 'could not record event');
+      const level = isNamespaceTerminating(error) ? 'debug' : 'warn';
+      this.logger[level](
+        { namespace, name, reason, err: (error as Error).message },
+        'could not record event',
+      );
     }
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { ExternalSecretStatus } from '../sync/external-secret.js';
+import { apiCall } from './api-errors.js';
 import { WriteRateLimiter } from './write-rate-limiter.js';
 import {
   EXTERNAL_SECRET_GROUP,
@@ -23,16 +24,18 @@ export class ExternalSecretStatusStore {
 
   async write(namespace: string, name: string, status: ExternalSecretStatus): Promise<void> {
     await this.writes.acquire();
-    await this.customObjects.patchNamespacedCustomObjectStatus(
-      {
-        group: EXTERNAL_SECRET_GROUP,
-        version: EXTERNAL_SECRET_VERSION,
-        plural: EXTERNAL_SECRET_PLURAL,
-        namespace,
-        name,
-        body: { status },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    await apiCall(`patch externalsecrets/status ${namespace}/${name}`, () =>
+      this.customObjects.patchNamespacedCustomObjectStatus(
+        {
+          group: EXTERNAL_SECRET_GROUP,
+          version: EXTERNAL_SECRET_VERSION,
+          plural: EXTERNAL_SECRET_PLURAL,
+          namespace,
+          name,
+          body: { status },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
     );
   }
 }

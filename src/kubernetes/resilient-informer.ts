@@ -11,6 +11,7 @@ import {
 import type { Logger } from 'pino';
 import type { ProbeReport, ProbeSubject } from '../health/probe-registry.js';
 import { ActivityWatch, withoutManagedFields } from './activity-watch.js';
+import { KubeApiError } from './api-errors.js';
 
 export interface InformerHandlers<T> {
   onAdd?(object: T): void;
@@ -155,7 +156,13 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
   }
 }
 
+/** One line: list failures are KubeApiErrors already; watch failures are the client's errors. */
 function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 300);
-  return String(error).slice(0, 300);
+  const text =
+    error instanceof KubeApiError
+      ? error.message
+      : error instanceof Error
+        ? `${error.name}: ${error.message}`
+        : String(error);
+  return text.replace(/\s*\n\s*/g, ' ').slice(0, 300);
 }

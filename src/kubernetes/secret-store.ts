@@ -7,7 +7,7 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import type { DesiredSecret } from '../sync/secret-manifest.js';
-import { statusCodeOf } from './api-errors.js';
+import { apiCall, statusCodeOf } from './api-errors.js';
 import { WriteRateLimiter } from './write-rate-limiter.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
 
@@ -26,7 +26,9 @@ export class SecretStore {
   /** A direct GET, for cache misses (e.g. a Secret that KES created without our label). */
   async read(namespace: string, name: string): Promise<V1Secret | undefined> {
     try {
-      return await this.core.readNamespacedSecret({ name, namespace });
+      return await apiCall(`get secrets ${namespace}/${name}`, () =>
+        this.core.readNamespacedSecret({ name, namespace }),
+      );
     } catch (error) {
       if (statusCodeOf(error) === 404) return undefined;
       throw error;
@@ -39,15 +41,12 @@ export class SecretStore {
    */
   async apply(secret: DesiredSecret): Promise<V1Secret> {
     await this.writes.acquire();
-    return this.core.patchNamespacedSecret(
-      {
-        name: secret.metadata.name,
-        namespace: secret.metadata.namespace,
-        body: secret,
-        fieldManager: FIELD_MANAGER,
-        force: true,
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    const { name, namespace } = secret.metadata;
+    return apiCall(`apply secrets ${namespace}/${name}`, () =>
+      this.core.patchNamespacedSecret(
+        { name, namespace, body: secret, fieldManager: FIELD_MANAGER, force: true },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      ),
     );
   }
 }

@@ -12,7 +12,7 @@ import {
 } from '../backends/secret-backend.js';
 import { ValueFetcher } from '../backends/value-fetcher.service.js';
 import { ControllerConfig } from '../config/controller-config.js';
-import { apiErrorMessage, statusCodeOf } from '../kubernetes/api-errors.js';
+import { KubeApiError } from '../kubernetes/api-errors.js';
 import { ClusterCache } from '../kubernetes/cluster-cache.service.js';
 import { EventReason, EventRecorder } from '../kubernetes/event-recorder.js';
 import { ExternalSecretStatusStore } from '../kubernetes/external-secret-status.store.js';
@@ -116,7 +116,12 @@ export class Reconciler {
       await this.report(externalSecret, backendType, outcome, written);
     } catch (error) {
       this.logger.warn(
-        { namespace, name, backend: backendType, err: sanitizeErrorText(String(error)) },
+        {
+          namespace,
+          name,
+          backend: backendType,
+          err: sanitizeErrorText(error instanceof Error ? error.message : String(error)),
+        },
         'could not write status',
       );
       retry = true;
@@ -192,14 +197,9 @@ export class Reconciler {
     }
     if (error instanceof BackendError)
       return new SyncFailure(EventReason.SyncFailed, error.message, error.transient);
-    const apiMessage = apiErrorMessage(error);
-    if (apiMessage !== undefined) {
+    if (error instanceof KubeApiError) {
       // Invalid (422) will not pass on a retry; conflicts, throttling and outages may.
-      return new SyncFailure(
-        EventReason.SyncFailed,
-        sanitizeErrorText(apiMessage),
-        statusCodeOf(error) !== 422,
-      );
+      return new SyncFailure(EventReason.SyncFailed, sanitizeErrorText(error.message), error.code !== 422);
     }
     const message = error instanceof Error ? error.message : String(error);
     return new SyncFailure(EventReason.SyncFailed, sanitizeErrorText(message), true);
