@@ -30,6 +30,7 @@ export interface ClusterEventListener {
   externalSecretUpdated(externalSecret: ExternalSecret): void;
   externalSecretDeleted(externalSecret: ExternalSecret): void;
   namespaceChanged(namespace: V1Namespace): void;
+  managedSecretChanged(secret: V1Secret): void;
   managedSecretDeleted(secret: V1Secret): void;
 }
 
@@ -139,7 +140,10 @@ export class ClusterCache {
                 : core.listSecretForAllNamespaces({ labelSelector: selector }),
             ),
           selector,
-          { onDelete: (secret) => this.listener?.managedSecretDeleted(secret) },
+          {
+            onUpdate: (secret) => this.listener?.managedSecretChanged(secret),
+            onDelete: (secret) => this.listener?.managedSecretDeleted(secret),
+          },
           // Values are only ever compared with what the controller would write: large ones are cached as digests.
           (secret) => digestSecretData(withoutManagedFields(secret)),
         ),

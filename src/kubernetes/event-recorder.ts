@@ -11,6 +11,8 @@ import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
 export const EventReason = {
   Created: 'Created',
   Updated: 'Updated',
+  Restored: 'Restored',
+  Replaced: 'Replaced',
   SyncFailed: 'SyncFailed',
   AccessDenied: 'AccessDenied',
   InvalidSpec: 'InvalidSpec',

@@ -11,6 +11,9 @@ import { apiCall, statusCodeOf } from './api-errors.js';
 import { WriteRateLimiter } from './write-rate-limiter.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
 
+/** The field manager of the labels and annotations of other tools carried over to a replaced Secret. */
+const CARRY_OVER_MANAGER = `${FIELD_MANAGER}-carried-over`;
+
 /** Reads and writes the Secrets this controller manages. */
 @Injectable()
 export class SecretStore {
@@ -33,6 +36,55 @@ export class SecretStore {
       if (statusCodeOf(error) === 404) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Replaces a Secret whose type (or immutable data) must change: deletes it, with a precondition on its uid
+   * so that a Secret someone else just recreated is never deleted, then creates the desired one with
+   * server-side apply. Labels and annotations other tools had put on it are carried over under a field
+   * manager of their own, so later applies of this controller leave them alone, as they did before.
+   */
+  async replace(desired: DesiredSecret, live: V1Secret): Promise<V1Secret> {
+    const { name, namespace } = desired.metadata;
+    // First a dry-run create: the API server validates the new Secret (e.g. a kubernetes.io/tls Secret needs
+    // tls.crt and tls.key) and then finds the name taken (409). A Secret it would refuse never costs the old one.
+    try {
+      await apiCall(`create secrets ${namespace}/${name} (dry run)`, () =>
+        this.core.createNamespacedSecret({
+          namespace,
+          body: desired,
+          dryRun: 'All',
+          fieldManager: FIELD_MANAGER,
+        }),
+      );
+    } catch (error) {
+      if (statusCodeOf(error) !== 409) throw error;
+    }
+    await this.writes.acquire();
+    try {
+      await apiCall(`delete secrets ${namespace}/${name}`, () =>
+        this.core.deleteNamespacedSecret({
+          name,
+          namespace,
+          body: { preconditions: { uid: live.metadata?.uid } },
+        }),
+      );
+    } catch (error) {
+      if (statusCodeOf(error) !== 404) throw error;
+    }
+    const created = await this.apply(desired);
+    const foreign = (wanted: Record<string, string> | undefined, had: Record<string, string> | undefined) =>
+      Object.fromEntries(Object.entries(had ?? {}).filter(([key]) => !(key in (wanted ?? {}))));
+    const labels = foreign(desired.metadata.labels, live.metadata?.labels);
+    const annotations = foreign(desired.metadata.annotations, live.metadata?.annotations);
+    if (Object.keys(labels).length === 0 && Object.keys(annotations).length === 0) return created;
+    await this.writes.acquire();
+    return apiCall(`patch secrets ${namespace}/${name}`, () =>
+      this.core.patchNamespacedSecret(
+        { name, namespace, body: { metadata: { labels, annotations } }, fieldManager: CARRY_OVER_MANAGER },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
   }
 
   /**

@@ -26,8 +26,10 @@ import { buildSecretData, ValueError } from './secret-data.js';
 import {
   assertSecretFits,
   buildDesiredSecret,
+  replacementReason,
   secretNeedsWrite,
   SecretTooLargeError,
+  writtenDigest,
 } from './secret-manifest.js';
 import { nextStatus, type SyncOutcome } from './sync-status.js';
 import { TemplateError } from './template.js';
@@ -38,6 +40,23 @@ export interface FetchPlan {
   readonly backend: SecretBackend;
   readonly identity: BackendIdentity;
   readonly requests: readonly RemoteRequest[];
+}
+
+/** What a sync wrote: `restored` is the same content written again after the Secret was changed by hand. */
+type SecretWrite =
+  { readonly kind: 'created' | 'updated' | 'restored' } | { readonly kind: 'replaced'; readonly why: string };
+
+const EVENT_OF_WRITE = {
+  created: EventReason.Created,
+  updated: EventReason.Updated,
+  restored: EventReason.Restored,
+  replaced: EventReason.Replaced,
+} as const;
+
+/** The controller's last write of a Secret: its resourceVersion (to know the echo) and content digest. */
+interface LastWrite {
+  readonly resourceVersion: string | undefined;
+  readonly digest: string;
 }
 
 export interface ReconcileResult {
@@ -69,6 +88,8 @@ function requestFor(source: ValueSource): RemoteRequest {
  */
 @Injectable()
 export class Reconciler {
+  private readonly lastWrites = new Map<string, LastWrite>();
+
   constructor(
     private readonly config: ControllerConfig,
     private readonly cluster: ClusterCache,
@@ -80,6 +101,19 @@ export class Reconciler {
     private readonly metrics: ControllerMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /**
+   * Whether a managed Secret's update is the echo of this controller's own last write (its resourceVersion):
+   * anything else (an edit by hand, another tool) asks for a reconcile, which writes only on a difference.
+   */
+  isOwnWrite(key: string, secret: V1Secret): boolean {
+    const last = this.lastWrites.get(key);
+    return last !== undefined && last.resourceVersion === secret.metadata?.resourceVersion;
+  }
+
+  forget(key: string): void {
+    this.lastWrites.delete(key);
+  }
 
   /** Whether this controller instance handles the object (INSTANCE_ID against spec.controllerId, as KES). */
   handles(externalSecret: ExternalSecret): boolean {
@@ -96,13 +130,13 @@ export class Reconciler {
     let backendType = (externalSecret.spec ?? externalSecret.secretDescriptor)?.backendType ?? 'unknown';
     let plan: FetchPlan | undefined;
     let outcome: SyncOutcome;
-    let written: 'created' | 'updated' | undefined;
+    let written: SecretWrite | undefined;
     let retry = false;
     try {
       const spec = normalizeSpec(externalSecret);
       backendType = spec.backendType;
       plan = this.plan(externalSecret, spec);
-      written = await this.sync(externalSecret, spec, plan, item.freshAfter);
+      written = await this.sync(item.key, externalSecret, spec, plan, item.freshAfter);
       outcome = { ok: true };
     } catch (error) {
       const failure = this.asFailure(error);
@@ -158,11 +192,12 @@ export class Reconciler {
   }
 
   private async sync(
+    key: string,
     externalSecret: ExternalSecret,
     spec: NormalizedSpec,
     plan: FetchPlan,
     freshAfter: number,
-  ): Promise<'created' | 'updated' | undefined> {
+  ): Promise<SecretWrite | undefined> {
     const values = await this.fetcher.fetch(plan.backend, plan.identity, plan.requests, freshAfter);
     const data = buildSecretData(spec.sources, (source) => {
       const value = values.get(requestKey(requestFor(source)));
@@ -178,8 +213,14 @@ export class Reconciler {
     // A spec change is applied even without a visible difference, so keys it dropped are removed (SSA).
     const specChanged = externalSecret.status?.observedGeneration !== generation;
     if (!secretNeedsWrite(desired, live) && !specChanged) return undefined;
-    await this.secrets.apply(desired);
-    return live ? 'updated' : 'created';
+    const digest = writtenDigest(desired);
+    const why = replacementReason(desired, live);
+    const result = why ? await this.secrets.replace(desired, live!) : await this.secrets.apply(desired);
+    const sameAsBefore = this.lastWrites.get(key)?.digest === digest;
+    this.lastWrites.set(key, { resourceVersion: result.metadata?.resourceVersion, digest });
+    if (why) return { kind: 'replaced', why };
+    if (!live) return { kind: 'created' };
+    return { kind: sameAsBefore && !specChanged ? 'restored' : 'updated' };
   }
 
   private asFailure(error: unknown): SyncFailure {
@@ -209,19 +250,20 @@ export class Reconciler {
     externalSecret: ExternalSecret,
     backend: string,
     outcome: SyncOutcome,
-    written: 'created' | 'updated' | undefined,
+    written: SecretWrite | undefined,
   ): Promise<void> {
     const { namespace, name, generation } = externalSecret.metadata;
     const context = { namespace, name, backend };
     const status = nextStatus(externalSecret.status, generation, outcome, written !== undefined, new Date());
     if (written) {
-      this.logger.info(context, `Secret ${written}`);
-      await this.events.record(
-        externalSecret,
-        'Normal',
-        written === 'created' ? EventReason.Created : EventReason.Updated,
-        `Secret ${namespace}/${name} ${written}`,
-      );
+      const message =
+        written.kind === 'replaced'
+          ? `Secret ${namespace}/${name} replaced: ${written.why}`
+          : written.kind === 'restored'
+            ? `Secret ${namespace}/${name} restored: it had been changed outside the controller`
+            : `Secret ${namespace}/${name} ${written.kind}`;
+      this.logger.info(context, message);
+      await this.events.record(externalSecret, 'Normal', EVENT_OF_WRITE[written.kind], message);
     }
     if (!outcome.ok) {
       const changed = externalSecret.status?.status !== status?.status && status !== undefined;

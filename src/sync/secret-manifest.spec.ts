@@ -6,8 +6,10 @@ import {
   buildDesiredSecret,
   MANAGED_LABEL,
   digestSecretData,
+  replacementReason,
   secretNeedsWrite,
   SecretTooLargeError,
+  writtenDigest,
 } from './secret-manifest.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -114,6 +116,85 @@ describe('secretNeedsWrite', () => {
     const changed = live();
     change(changed);
     expect(secretNeedsWrite(desired, changed)).toBe(true);
+  });
+});
+
+describe('replacementReason (what Kubernetes will not change in place)', () => {
+  const opaque = desiredFor({ backendType: 'secretsManager' }, { k: 'v' });
+  const frozen = desiredFor({ backendType: 'secretsManager', template: { immutable: true } }, { k: 'v' });
+  const tls = desiredFor(
+    { backendType: 'secretsManager', template: { type: 'kubernetes.io/tls' } },
+    { k: 'v' },
+  );
+  const live = (from: typeof opaque, change: (secret: typeof opaque) => void = () => undefined) => {
+    const copy = structuredClone(from);
+    change(copy);
+    return copy;
+  };
+  it.each([
+    { name: 'no live Secret', desired: opaque, live: undefined, reason: undefined },
+    {
+      name: 'nothing immutable changes',
+      desired: opaque,
+      live: live(opaque, (s) => (s.data.k = b64('new'))),
+      reason: undefined,
+    },
+    {
+      name: 'the type changes',
+      desired: tls,
+      live: live(opaque),
+      reason: "its type changes from Opaque to kubernetes.io/tls, and a Secret's type is immutable",
+    },
+    {
+      name: 'a live Secret without a type is Opaque',
+      desired: opaque,
+      live: live(opaque, (s) => delete (s as { type?: string }).type),
+      reason: undefined,
+    },
+    {
+      name: 'the data of an immutable Secret changes',
+      desired: frozen,
+      live: live(frozen, (s) => (s.data.k = b64('old'))),
+      reason: 'its data changes, and the Secret is immutable',
+    },
+    {
+      name: 'an immutable Secret with the same data',
+      desired: frozen,
+      live: live(frozen),
+      reason: undefined,
+    },
+    {
+      name: 'a Secret turned immutable',
+      desired: frozen,
+      live: live(opaque),
+      reason: undefined,
+    },
+  ])('$name', ({ desired, live: current, reason }) => {
+    expect(replacementReason(desired, current)).toBe(reason);
+  });
+});
+
+describe('writtenDigest', () => {
+  const base = desiredFor(
+    { backendType: 'secretsManager', template: { metadata: { labels: { a: '1' } } } },
+    { k: 'v', j: 'w' },
+  );
+  it('is the same for the same content in another key order, and differs for any owned change', () => {
+    const reordered = structuredClone(base);
+    reordered.data = { j: base.data.j!, k: base.data.k! };
+    expect(writtenDigest(reordered)).toBe(writtenDigest(base));
+    const changes: Array<(secret: typeof base) => void> = [
+      (secret) => (secret.data.k = b64('other')),
+      (secret) => (secret.metadata.labels!.a = '2'),
+      (secret) => (secret.metadata.annotations = { n: 'x' }),
+      (secret) => (secret.type = 'kubernetes.io/tls'),
+      (secret) => (secret.immutable = true),
+    ];
+    for (const change of changes) {
+      const changed = structuredClone(base);
+      change(changed);
+      expect(writtenDigest(changed)).not.toBe(writtenDigest(base));
+    }
   });
 });
 

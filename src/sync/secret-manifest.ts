@@ -121,6 +121,7 @@ export function assertSecretFits(secret: DesiredSecret): void {
 export function secretNeedsWrite(desired: DesiredSecret, live: V1Secret | undefined): boolean {
   if (!live) return true;
   if ((live.type ?? 'Opaque') !== desired.type) return true;
+  if (desired.immutable !== undefined && desired.immutable !== (live.immutable === true)) return true;
   const liveData = live.data ?? {};
   if (Object.entries(desired.data).some(([name, value]) => !sameValue(liveData[name], value))) return true;
   const subsetDiffers = (
@@ -133,6 +134,48 @@ export function secretNeedsWrite(desired: DesiredSecret, live: V1Secret | undefi
   return !live.metadata?.ownerReferences?.some(
     (reference) => reference.uid === owner.uid && reference.controller,
   );
+}
+
+/**
+ * Why the live Secret cannot be updated in place to the desired one, or undefined when it can: its `type` is
+ * immutable in Kubernetes, and so is the data of a Secret marked `immutable: true`. Such a Secret is replaced
+ * (deleted and created again).
+ */
+export function replacementReason(desired: DesiredSecret, live: V1Secret | undefined): string | undefined {
+  if (!live) return undefined;
+  const liveType = live.type ?? 'Opaque';
+  if (liveType !== desired.type)
+    return `its type changes from ${liveType} to ${desired.type}, and a Secret's type is immutable`;
+  if (live.immutable === true) {
+    const liveData = live.data ?? {};
+    const dataChanges = Object.entries(desired.data).some(
+      ([name, value]) => !sameValue(liveData[name], value),
+    );
+    if (dataChanges) return 'its data changes, and the Secret is immutable';
+    if (desired.immutable === false) return 'it is to be mutable again, and immutable cannot be turned off';
+  }
+  return undefined;
+}
+
+/**
+ * A digest of what this controller writes into a Secret (type, data, its labels and annotations, immutable):
+ * equal digests mean the same write. Remembered per object, it tells a repair of a changed Secret (the same
+ * content again) from an update (new content).
+ */
+export function writtenDigest(desired: DesiredSecret): string {
+  const sorted = (record: Record<string, string> | undefined) =>
+    Object.entries(record ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        desired.type,
+        desired.immutable === true,
+        sorted(desired.data),
+        sorted(desired.metadata.labels),
+        sorted(desired.metadata.annotations),
+      ]),
+    )
+    .digest('base64');
 }
 
 /**

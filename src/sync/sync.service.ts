@@ -141,6 +141,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
     const key = keyOf(externalSecret);
     this.generations.delete(key);
     this.plans.delete(key);
+    this.reconciler.forget(key);
     this.scheduler.unschedule(key);
     this.queue.forget(key);
     this.metrics.forgetExternalSecret(externalSecret.metadata.name!, externalSecret.metadata.namespace!);
@@ -163,6 +164,19 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
     for (const externalSecret of this.cluster.listExternalSecrets(name)) {
       if (this.reconciler.handles(externalSecret)) this.queue.add(keyOf(externalSecret), 'periodic');
     }
+  }
+
+  /**
+   * A managed Secret changed by anyone but this controller (an edit by hand, a key removed) is reconciled at
+   * once, also with polling disabled, with the values already cached (no backend call while they are fresh):
+   * the reconcile writes only if something the controller owns differs. The echo of its own writes is ignored.
+   */
+  managedSecretChanged(secret: V1Secret): void {
+    const key = keyOf(secret);
+    if (this.reconciler.isOwnWrite(key, secret)) return;
+    const [namespace, name] = key.split('/') as [string, string];
+    const externalSecret = this.cluster.getExternalSecret(namespace, name);
+    if (externalSecret && this.reconciler.handles(externalSecret)) this.queue.add(key, 'urgent', 0);
   }
 
   /** A managed Secret deleted by hand is recreated at once, also with polling disabled. */

@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CountingAwsProxy, putSecret, updateSecret } from '../support/aws.js';
+import { ControllerProcess } from '../support/controller-process.js';
+import { CONTROLLER_USER_AGENT } from '../../src/kubernetes/pooled-kube-config.js';
+import {
+  apiAuditMark,
+  apiRequestsSince,
+  createExternalSecret,
+  createTestNamespace,
+  eventsOf,
+  eventually,
+  kubeClients,
+  readExternalSecret,
+  readSecretData,
+  replaceExternalSecretSpec,
+  waitForStatus,
+} from '../support/kube.js';
+
+/**
+ * Changes Kubernetes will not make in place (a Secret's type, the data of an immutable Secret) and changes made
+ * to a managed Secret behind the controller's back, against the real API server. Polling is off: everything here
+ * must happen on events alone.
+ */
+describe('replacing and repairing managed Secrets (API server, moto)', () => {
+  const clients = kubeClients();
+  const proxy = new CountingAwsProxy();
+  const id = randomBytes(3).toString('hex');
+  let controller: ControllerProcess;
+  let namespace: string;
+
+  const secretOf = (name: string) =>
+    eventually(`Secret ${namespace}/${name}`, async () => readSecretData(clients, namespace, name));
+  const patchSecret = (name: string, patch: object) =>
+    clients.core.patchNamespacedSecret(
+      { name, namespace, body: patch },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+
+  beforeAll(async () => {
+    namespace = await createTestNamespace('repair');
+    const endpoint = await proxy.start();
+    controller = await ControllerProcess.start({
+      AWS_ENDPOINT_URL: endpoint,
+      DISABLE_POLLING: 'true',
+      WATCHED_NAMESPACES: namespace,
+    });
+    await controller.waitHealthy('/readyz');
+  });
+
+  afterAll(async () => {
+    await controller?.stop();
+    await proxy.stop();
+  });
+
+  it('replaces a Secret whose type changes, keeping data, owner, and the labels other tools added', async () => {
+    const key = `tls-${id}`;
+    await putSecret(key, JSON.stringify({ 'tls.crt': 'certificate', 'tls.key': 'private-key' }));
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'web-tls' },
+      spec: {
+        backendType: 'secretsManager',
+        dataFrom: [key],
+        template: { metadata: { labels: { tier: 'web' } } },
+      },
+    });
+    await waitForStatus(clients, namespace, 'web-tls', 'SUCCESS');
+    const before = (await secretOf('web-tls')).secret;
+    expect(before.type).toBe('Opaque');
+    await patchSecret('web-tls', {
+      metadata: { labels: { 'other-tool': 'kept' }, annotations: { note: 'kept' } },
+    });
+
+    const spec = (await readExternalSecret(clients, namespace, 'web-tls')).spec!;
+    await replaceExternalSecretSpec(clients, namespace, 'web-tls', {
+      ...spec,
+      template: { ...(spec.template as object), type: 'kubernetes.io/tls' },
+    });
+    const after = await eventually('the Secret replaced with the new type', async () => {
+      const current = await readSecretData(clients, namespace, 'web-tls');
+      return current?.secret.type === 'kubernetes.io/tls' ? current : undefined;
+    });
+    expect(after.secret.metadata?.uid).not.toBe(before.metadata?.uid);
+    expect(after.data).toEqual({ 'tls.crt': 'certificate', 'tls.key': 'private-key' });
+    expect(after.secret.metadata?.labels).toMatchObject({
+      tier: 'web',
+      'other-tool': 'kept',
+      'app.kubernetes.io/managed-by': 'kubernetes-external-secrets',
+    });
+    expect(after.secret.metadata?.annotations).toMatchObject({ note: 'kept' });
+    expect(after.secret.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'ExternalSecret',
+      name: 'web-tls',
+    });
+    await waitForStatus(clients, namespace, 'web-tls', 'SUCCESS');
+    expect(await eventsOf(clients, namespace, 'web-tls')).toContain(
+      `Normal Replaced: Secret ${namespace}/web-tls replaced: its type changes from Opaque to kubernetes.io/tls, and a Secret's type is immutable`,
+    );
+  });
+
+  it('keeps the old Secret when the new type would be refused (a TLS Secret without tls.key)', async () => {
+    const key = `plain-${id}`;
+    await putSecret(key, 'just-a-password');
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'not-tls' },
+      spec: { backendType: 'secretsManager', data: [{ key, name: 'password' }] },
+    });
+    await waitForStatus(clients, namespace, 'not-tls', 'SUCCESS');
+    const before = (await secretOf('not-tls')).secret;
+    await replaceExternalSecretSpec(clients, namespace, 'not-tls', {
+      backendType: 'secretsManager',
+      data: [{ key, name: 'password' }],
+      template: { type: 'kubernetes.io/tls' },
+    });
+    const failed = await waitForStatus(clients, namespace, 'not-tls', 'ERROR');
+    expect(failed.status?.status).toMatch(
+      /^ERROR, create secrets .*\/not-tls \(dry run\): 422 Invalid: .*tls\.(crt|key)/,
+    );
+    expect(failed.status?.status).not.toContain('\n');
+    const kept = (await readSecretData(clients, namespace, 'not-tls'))!;
+    expect(kept.secret.metadata?.uid).toBe(before.metadata?.uid);
+    expect(kept.data).toEqual({ password: 'just-a-password' });
+  });
+
+  it('replaces an immutable Secret when its data changes', async () => {
+    const key = `frozen-${id}`;
+    await putSecret(key, 'v1');
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'frozen' },
+      spec: { backendType: 'secretsManager', data: [{ key, name: 'value' }], template: { immutable: true } },
+    });
+    await waitForStatus(clients, namespace, 'frozen', 'SUCCESS');
+    const before = (await secretOf('frozen')).secret;
+    expect(before.immutable).toBe(true);
+    await updateSecret(key, 'v2');
+    // Polling is off: a spec change (here an annotation in the template) makes the controller read again.
+    await replaceExternalSecretSpec(clients, namespace, 'frozen', {
+      backendType: 'secretsManager',
+      data: [{ key, name: 'value' }],
+      template: { immutable: true, metadata: { annotations: { rotated: 'yes' } } },
+    });
+    const after = await eventually('the immutable Secret replaced', async () => {
+      const current = await readSecretData(clients, namespace, 'frozen');
+      return current?.data.value === 'v2' ? current : undefined;
+    });
+    expect(after.secret.immutable).toBe(true);
+    expect(after.secret.metadata?.uid).not.toBe(before.metadata?.uid);
+    expect(await eventsOf(clients, namespace, 'frozen')).toContain(
+      `Normal Replaced: Secret ${namespace}/frozen replaced: its data changes, and the Secret is immutable`,
+    );
+  });
+
+  it('restores a Secret edited by hand within a second, from cached values, and ignores its own writes', async () => {
+    const key = `drift-${id}`;
+    await putSecret(key, JSON.stringify({ user: 'app', password: 'correct' }));
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'drift' },
+      spec: { backendType: 'secretsManager', dataFrom: [key] },
+    });
+    await waitForStatus(clients, namespace, 'drift', 'SUCCESS');
+    await secretOf('drift');
+    const callsBefore = proxy.count('BatchGetSecretValue') + proxy.count('GetSecretValue');
+
+    const restoredWithin = async (what: string, edit: () => Promise<unknown>) => {
+      const editedAt = Date.now();
+      await edit();
+      await eventually(
+        what,
+        async () => {
+          const current = await readSecretData(clients, namespace, 'drift');
+          return current?.data.password === 'correct' && current.data.user === 'app' ? true : undefined;
+        },
+        5_000,
+      );
+      return Date.now() - editedAt;
+    };
+    // A value changed by hand, then a key removed by hand (a JSON patch that removes it).
+    const changed = await restoredWithin('the edited value restored', () =>
+      patchSecret('drift', { data: { password: Buffer.from('wrong').toString('base64') } }),
+    );
+    const removed = await restoredWithin('the removed key restored', () =>
+      clients.core.patchNamespacedSecret(
+        { name: 'drift', namespace, body: [{ op: 'remove', path: '/data/user' }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      ),
+    );
+    expect(changed).toBeLessThan(1500);
+    expect(removed).toBeLessThan(1500);
+    // The repairs read nothing from the backend: the values were cached.
+    expect(proxy.count('BatchGetSecretValue') + proxy.count('GetSecretValue')).toBe(callsBefore);
+    const events = await eventsOf(clients, namespace, 'drift');
+    expect(events.filter((event) => event.startsWith('Normal Restored:')).length).toBeGreaterThanOrEqual(2);
+
+    // A label another tool adds is not drift: nothing is written for it.
+    const quietFrom = apiAuditMark();
+    await patchSecret('drift', { metadata: { labels: { 'backup-tool': 'seen' } } });
+    // The echo of the controller's own writes starts nothing either: no write in the next seconds.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const requests = [...apiRequestsSince(quietFrom, CONTROLLER_USER_AGENT, namespace).keys()];
+    expect(requests.filter((request) => !request.startsWith('WATCH '))).toEqual([]);
+  });
+});
