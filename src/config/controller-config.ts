@@ -76,6 +76,8 @@ const environmentSchema = z.object({
   LEADER_ELECTION_LEASE_DURATION_MILLISECONDS: positiveMilliseconds.min(1000).default(15_000),
   LEADER_ELECTION_RENEW_DEADLINE_MILLISECONDS: positiveMilliseconds.default(10_000),
   LEADER_ELECTION_RETRY_PERIOD_MILLISECONDS: positiveMilliseconds.default(2_000),
+  /** Secret types that make the cluster mint credentials are refused unless allowed (see README, security). */
+  ALLOW_TOKEN_SECRET_TYPES: flag.default(false),
   POD_NAMESPACE: z.string().trim().min(1).optional(),
   POD_NAME: z.string().trim().min(1).optional(),
   /** Read by runController before the application exists; listed here so that it is documented with the rest. */
@@ -99,6 +101,8 @@ export class ControllerConfig {
   readonly rolePermittedAnnotation: string;
   readonly namingPermittedAnnotation: string;
   readonly enforceNamespaceAnnotations: boolean;
+  /** Whether templates may ask for kubernetes.io/service-account-token and bootstrap.kubernetes.io/token. */
+  readonly allowTokenSecretTypes: boolean;
   readonly vault: {
     readonly address?: string;
     readonly namespace?: string;
@@ -147,6 +151,7 @@ export class ControllerConfig {
     this.rolePermittedAnnotation = env.ROLE_PERMITTED_ANNOTATION;
     this.namingPermittedAnnotation = env.NAMING_PERMITTED_ANNOTATION;
     this.enforceNamespaceAnnotations = env.ENFORCE_NAMESPACE_ANNOTATIONS;
+    this.allowTokenSecretTypes = env.ALLOW_TOKEN_SECRET_TYPES;
     this.vault = {
       address: env.VAULT_ADDR,
       namespace: env.VAULT_NAMESPACE,

@@ -26,6 +26,7 @@ import { buildSecretData, ValueError } from './secret-data.js';
 import {
   assertSecretFits,
   buildDesiredSecret,
+  refusedSecretType,
   replacementReason,
   secretNeedsWrite,
   SecretTooLargeError,
@@ -172,6 +173,8 @@ export class Reconciler {
         false,
       );
     }
+    const refusal = refusedSecretType(spec.secretType, this.config.allowTokenSecretTypes);
+    if (refusal) throw new SyncFailure(EventReason.InvalidSpec, refusal, false);
     const { namespace, name } = externalSecret.metadata;
     const denial = accessDenialReason(
       spec,

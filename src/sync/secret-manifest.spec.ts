@@ -6,6 +6,7 @@ import {
   buildDesiredSecret,
   MANAGED_LABEL,
   digestSecretData,
+  refusedSecretType,
   replacementReason,
   secretNeedsWrite,
   SecretTooLargeError,
@@ -171,6 +172,48 @@ describe('replacementReason (what Kubernetes will not change in place)', () => {
     },
   ])('$name', ({ desired, live: current, reason }) => {
     expect(replacementReason(desired, current)).toBe(reason);
+  });
+});
+
+describe('refusedSecretType', () => {
+  it.each([
+    { type: 'Opaque', allowed: false, refused: false },
+    { type: 'kubernetes.io/tls', allowed: false, refused: false },
+    { type: 'kubernetes.io/dockerconfigjson', allowed: false, refused: false },
+    { type: 'kubernetes.io/service-account-token', allowed: false, refused: true },
+    { type: 'bootstrap.kubernetes.io/token', allowed: false, refused: true },
+    { type: 'kubernetes.io/service-account-token', allowed: true, refused: false },
+    { type: 'bootstrap.kubernetes.io/token', allowed: true, refused: false },
+  ])('$type with ALLOW_TOKEN_SECRET_TYPES=$allowed: refused $refused', ({ type, allowed, refused }) => {
+    const reason = refusedSecretType(type, allowed);
+    expect(reason !== undefined).toBe(refused);
+    if (reason) expect(reason).toContain(type);
+  });
+});
+
+describe('buildDesiredSecret: what a template cannot override', () => {
+  it('keeps name, namespace, owner reference and the managed-by label whatever the template says', () => {
+    const desired = desiredFor(
+      {
+        backendType: 'secretsManager',
+        template: {
+          metadata: {
+            name: 'elsewhere',
+            namespace: 'kube-system',
+            labels: { [MANAGED_LABEL]: 'someone-else', team: 'a' },
+            ownerReferences: [{ apiVersion: 'v1', kind: 'Namespace', name: 'team-a', uid: 'x' }],
+            finalizers: ['block-deletion'],
+          },
+        },
+      },
+      { k: 'v' },
+    );
+    expect(desired.metadata).toMatchObject({ name: 'hello', namespace: 'team-a' });
+    expect(desired.metadata.labels).toEqual({ [MANAGED_LABEL]: 'kubernetes-external-secrets', team: 'a' });
+    expect(desired.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'ExternalSecret', name: 'hello', uid: 'uid-1', controller: true }),
+    ]);
+    expect(desired.metadata).not.toHaveProperty('finalizers');
   });
 });
 

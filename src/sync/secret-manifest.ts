@@ -99,6 +99,23 @@ export function buildDesiredSecret(
   return secret;
 }
 
+/**
+ * Secret types that make the cluster itself fill the Secret with a credential: the token controller writes a
+ * non-expiring token of the ServiceAccount named in the annotation `kubernetes.io/service-account.name` into a
+ * `kubernetes.io/service-account-token` Secret, and a `bootstrap.kubernetes.io/token` Secret in kube-system
+ * lets nodes join. Written by this controller, whoever may create an ExternalSecret could mint them.
+ */
+export const TOKEN_SECRET_TYPES: ReadonlySet<string> = new Set([
+  'kubernetes.io/service-account-token',
+  'bootstrap.kubernetes.io/token',
+]);
+
+/** Why a Secret of this type is not written, or undefined when it may be. */
+export function refusedSecretType(type: string, allowTokenSecretTypes: boolean): string | undefined {
+  if (allowTokenSecretTypes || !TOKEN_SECRET_TYPES.has(type)) return undefined;
+  return `Secret type ${type} is refused: the cluster would fill it with a credential of its own (ALLOW_TOKEN_SECRET_TYPES allows it)`;
+}
+
 /** Size as the API server counts it closely enough: the decoded data plus keys and metadata strings. */
 export function assertSecretFits(secret: DesiredSecret): void {
   let bytes = 0;

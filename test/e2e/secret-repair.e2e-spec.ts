@@ -200,4 +200,39 @@ describe('replacing and repairing managed Secrets (API server, moto)', () => {
     const requests = [...apiRequestsSince(quietFrom, CONTROLLER_USER_AGENT, namespace).keys()];
     expect(requests.filter((request) => !request.startsWith('WATCH '))).toEqual([]);
   });
+
+  it('refuses Secret types the cluster would fill with a token, keeping the last good Secret', async () => {
+    const key = `token-${id}`;
+    await putSecret(key, 'harmless');
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'mint' },
+      spec: { backendType: 'secretsManager', data: [{ key, name: 'value' }] },
+    });
+    await waitForStatus(clients, namespace, 'mint', 'SUCCESS');
+    const before = (await secretOf('mint')).secret;
+    for (const type of ['kubernetes.io/service-account-token', 'bootstrap.kubernetes.io/token']) {
+      await replaceExternalSecretSpec(clients, namespace, 'mint', {
+        backendType: 'secretsManager',
+        data: [{ key, name: 'value' }],
+        template: { type, metadata: { annotations: { 'kubernetes.io/service-account.name': 'default' } } },
+      });
+      const refused = await waitForStatus(
+        clients,
+        namespace,
+        'mint',
+        `ERROR, Secret type ${type} is refused`,
+      );
+      expect(refused.status?.conditions?.[0]).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+      await eventually('the Warning event', async () =>
+        (await eventsOf(clients, namespace, 'mint')).some((event) =>
+          event.startsWith(`Warning InvalidSpec: Secret type ${type} is refused`),
+        )
+          ? true
+          : undefined,
+      );
+    }
+    const kept = (await readSecretData(clients, namespace, 'mint'))!;
+    expect(kept.secret.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(kept.secret.type).toBe('Opaque');
+  });
 });
