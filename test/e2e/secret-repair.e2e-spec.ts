@@ -235,4 +235,47 @@ describe('replacing and repairing managed Secrets (API server, moto)', () => {
     expect(kept.secret.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
     expect(kept.secret.type).toBe('Opaque');
   });
+
+  it('reports refusals in a namespace being deleted as one line, with no warning per Event', async () => {
+    // Last in this file: it deletes the namespace. A finalizer keeps the ExternalSecret (and so the namespace,
+    // Terminating) while the test changes its spec, which makes the controller try to create the Secret.
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'doomed', finalizers: ['test.kubernetes-client.io/hold'] },
+      spec: { backendType: 'secretsManager', data: [{ key: `absent-${id}`, name: 'value' }] },
+    });
+    await waitForStatus(clients, namespace, 'doomed', 'ERROR');
+    await clients.core.deleteNamespace({ name: namespace });
+    try {
+      await eventually('the namespace Terminating', async () =>
+        (await clients.core.readNamespace({ name: namespace })).status?.phase === 'Terminating'
+          ? true
+          : undefined,
+      );
+      const key = `late-${id}`;
+      await putSecret(key, 'late');
+      await replaceExternalSecretSpec(clients, namespace, 'doomed', {
+        backendType: 'secretsManager',
+        data: [{ key, name: 'value' }],
+      });
+      const refused = await waitForStatus(clients, namespace, 'doomed', 'ERROR, apply secrets');
+      expect(refused.status?.status).toMatch(
+        new RegExp(
+          `^ERROR, apply secrets ${namespace}/doomed: 403 Forbidden: .*because it is being terminated$`,
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(controller.text).not.toContain('could not record event');
+      expect(controller.text).not.toContain('HTTP-Code');
+    } finally {
+      const doomed = await readExternalSecret(clients, namespace, 'doomed');
+      await clients.customObjects.replaceNamespacedCustomObject({
+        group: 'kubernetes-client.io',
+        version: 'v1',
+        plural: 'externalsecrets',
+        namespace,
+        name: 'doomed',
+        body: { ...doomed, metadata: { ...doomed.metadata, finalizers: [] } },
+      });
+    }
+  });
 });

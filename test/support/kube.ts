@@ -132,7 +132,14 @@ type Clients = ReturnType<typeof kubeClients>;
 export interface ExternalSecretObject {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; generation?: number; resourceVersion?: string; uid?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    generation?: number;
+    resourceVersion?: string;
+    uid?: string;
+    finalizers?: string[];
+  };
   spec?: Record<string, unknown>;
   secretDescriptor?: Record<string, unknown>;
   status?: {
