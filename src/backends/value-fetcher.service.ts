@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ControllerConfig } from '../config/controller-config.js';
+import { backoffDelay } from '../domain/backoff.js';
 import { BackendError, toBackendError } from './backend-errors.js';
 import {
   requestKey,
@@ -204,8 +205,7 @@ export class ValueFetcher {
    */
   private backOff(identityKey: string, error: BackendError): void {
     const failures = (this.backoff.get(identityKey)?.failures ?? 0) + 1;
-    const delay =
-      Math.min(3 * this.config.pollerIntervalMs, 500 * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+    const delay = backoffDelay(failures, { initialMs: 500, maxMs: 3 * this.config.pollerIntervalMs });
     this.backoff.set(identityKey, { until: Date.now() + delay, failures, error });
   }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ControllerConfig } from '../config/controller-config.js';
+import { jittered } from '../domain/backoff.js';
 import { failFast } from '../lifecycle/process-guards.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
@@ -112,8 +113,7 @@ export class LeaderElector {
       this.callbacks?.onStoppedLeading();
       return;
     }
-    const jitter = this.leading ? 1 : 1 + Math.random() * 0.2;
-    this.scheduleCycle(retryPeriodMs * jitter);
+    this.scheduleCycle(this.leading ? retryPeriodMs : jittered(retryPeriodMs, 0.2));
   }
 
   private async read(): Promise<V1Lease | undefined> {

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { ProbeReport, ProbeSubject } from '../health/probe-registry.js';
 import { ActivityWatch, withoutManagedFields } from './activity-watch.js';
 import { KubeApiError } from './api-errors.js';
+import { backoffDelay } from '../domain/backoff.js';
 
 export interface InformerHandlers<T> {
   onAdd?(object: T): void;
@@ -31,7 +32,8 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
   private readonly informer: ListWatch<T>;
   private readonly watch: ActivityWatch;
   private downSince: number | undefined;
-  private restartDelayMs = 0;
+  /** Restarts since the informer last ran healthy. */
+  private restarts = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private errors = 0;
@@ -129,14 +131,14 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
 
   private healthy(): void {
     this.downSince = undefined;
-    this.restartDelayMs = 0;
+    this.restarts = 0;
   }
 
   private restartLater(error: unknown): void {
     if (this.stopped) return;
     this.downSince ??= Date.now();
-    this.restartDelayMs = Math.min(this.restartDelayMs ? this.restartDelayMs * 2 : 500, MAX_RESTART_DELAY_MS);
-    const delay = this.restartDelayMs * (0.5 + Math.random() / 2);
+    this.restarts++;
+    const delay = backoffDelay(this.restarts, { initialMs: 500, maxMs: MAX_RESTART_DELAY_MS });
     this.logger.warn(
       { informer: this.name, err: describeError(error), retryInMs: Math.round(delay) },
       'watch failed; restarting',

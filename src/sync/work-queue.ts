@@ -1,3 +1,5 @@
+import { backoffDelay } from '../domain/backoff.js';
+
 /** Urgent: new objects, spec changes, deleted Secrets. Periodic: refreshes. Urgent work is always taken first. */
 export type Lane = 'urgent' | 'periodic';
 
@@ -151,11 +153,11 @@ export class WorkQueue {
     }
     const failures = (this.failures.get(item.key) ?? 0) + 1;
     this.failures.set(item.key, failures);
-    const backoff = Math.min(
-      this.options.maxRetryDelayMs,
-      this.options.baseRetryDelayMs * 2 ** (failures - 1),
+    const delay = backoffDelay(
+      failures,
+      { initialMs: this.options.baseRetryDelayMs, maxMs: this.options.maxRetryDelayMs },
+      this.random,
     );
-    const delay = backoff * (0.5 + this.random() / 2);
     clearTimeout(this.retryTimers.get(item.key));
     this.retryTimers.set(
       item.key,
