@@ -3,6 +3,7 @@ import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@
 import type { Logger } from 'pino';
 import { ControllerConfig } from '../config/controller-config.js';
 import { jittered } from '../domain/backoff.js';
+import { decideLeaseStep, mustStopLeading, type LeaseObservation } from '../domain/lease-decision.js';
 import { failFast } from '../lifecycle/process-guards.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
@@ -28,8 +29,7 @@ export class LeaderElector {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private lastRenewal = 0;
-  private observedRecord = '';
-  private observedAt = 0;
+  private observed: LeaseObservation | undefined;
   private callbacks: LeadershipCallbacks | undefined;
 
   constructor(
@@ -106,7 +106,15 @@ export class LeaderElector {
         this.logger.info({ lease: this.leaseName, identity: this.identity }, 'became the leader');
         this.callbacks?.onStartedLeading();
       }
-    } else if (this.leading && Date.now() - this.lastRenewal > renewDeadlineMs) {
+    } else if (
+      mustStopLeading({
+        leading: this.leading,
+        renewed: held,
+        lastRenewal: this.lastRenewal,
+        now: Date.now(),
+        renewDeadlineMs,
+      })
+    ) {
       this.leading = false;
       this.metrics.leader.set(0);
       this.logger.error({ lease: this.leaseName }, 'lost leadership: could not renew the lease in time');
@@ -132,42 +140,33 @@ export class LeaderElector {
     const now = new V1MicroTime();
     const durationSeconds = Math.ceil(this.config.leaderElection.leaseDurationMs / 1000);
     const lease = await this.read();
+    const spec = lease?.spec ?? {};
+    const decision = decideLeaseStep({
+      lease: lease ? spec : undefined,
+      identity: this.identity,
+      now: Date.now(),
+      observed: this.observed,
+      leaseDurationSeconds: durationSeconds,
+    });
+    this.observed = decision.observation;
+    if (decision.step === 'standby') return false;
+    const held = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: durationSeconds,
+      acquireTime: decision.step === 'renew' ? (spec.acquireTime ?? now) : now,
+      renewTime: now,
+      leaseTransitions: decision.transitions,
+    };
     if (!lease) {
       await apiCall(`create leases in ${this.namespace}`, () =>
         this.coordination.createNamespacedLease({
           namespace: this.namespace,
-          body: {
-            metadata: { name: this.leaseName, namespace: this.namespace },
-            spec: {
-              holderIdentity: this.identity,
-              leaseDurationSeconds: durationSeconds,
-              acquireTime: now,
-              renewTime: now,
-              leaseTransitions: 0,
-            },
-          },
+          body: { metadata: { name: this.leaseName, namespace: this.namespace }, spec: held },
         }),
       );
       return true;
     }
-    const spec = lease.spec ?? {};
-    const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
-    if (record !== this.observedRecord) {
-      this.observedRecord = record;
-      this.observedAt = Date.now();
-    }
-    const heldByOther = spec.holderIdentity && spec.holderIdentity !== this.identity;
-    const expired = Date.now() > this.observedAt + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-    if (heldByOther && !expired) return false;
-
-    const takingOver = spec.holderIdentity !== this.identity;
-    lease.spec = {
-      holderIdentity: this.identity,
-      leaseDurationSeconds: durationSeconds,
-      acquireTime: takingOver ? now : (spec.acquireTime ?? now),
-      renewTime: now,
-      leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && spec.holderIdentity ? 1 : 0),
-    };
+    lease.spec = held;
     // resourceVersion makes this a compare-and-swap: of two replicas racing for an expired lease, one wins.
     await this.replace(lease);
     return true;

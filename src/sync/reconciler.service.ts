@@ -1,10 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { BackendError, sanitizeErrorText } from '../backends/backend-errors.js';
+import { sanitizeErrorText } from '../backends/backend-errors.js';
 import { BackendRegistry } from '../backends/backend-registry.js';
 import {
-  RemoteKeyNotFoundError,
   requestKey,
   type BackendIdentity,
   type RemoteRequest,
@@ -12,7 +11,6 @@ import {
 } from '../backends/secret-backend.js';
 import { ValueFetcher } from '../backends/value-fetcher.service.js';
 import { ControllerConfig } from '../config/controller-config.js';
-import { KubeApiError } from '../kubernetes/api-errors.js';
 import { ClusterCache } from '../kubernetes/cluster-cache.service.js';
 import { EventReason, EventRecorder } from '../kubernetes/event-recorder.js';
 import { ExternalSecretStatusStore } from '../kubernetes/external-secret-status.store.js';
@@ -21,7 +19,7 @@ import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
 import { accessDenialReason } from './access-policy.js';
 import type { ExternalSecret } from './external-secret.js';
-import { InvalidSpecError, normalizeSpec, type NormalizedSpec, type ValueSource } from './normalize-spec.js';
+import { normalizeSpec, type NormalizedSpec, type ValueSource } from './normalize-spec.js';
 import { buildSecretData, ValueError } from './secret-data.js';
 import {
   assertSecretFits,
@@ -29,11 +27,10 @@ import {
   refusedSecretType,
   replacementReason,
   secretNeedsWrite,
-  SecretTooLargeError,
   writtenDigest,
 } from './secret-manifest.js';
+import { classifyFailure, SyncFailure } from './sync-failure.js';
 import { nextStatus, type SyncOutcome } from './sync-status.js';
-import { TemplateError } from './template.js';
 import type { WorkItem, WorkResult } from './work-queue.js';
 
 /** What an ExternalSecret reads, kept so that the refresh scheduler can prefetch a whole identity at once. */
@@ -63,17 +60,6 @@ interface LastWrite {
 export interface ReconcileResult {
   readonly result: WorkResult;
   readonly plan?: FetchPlan;
-}
-
-/** A sync failure with the reason and message that status, the event and the log line carry. */
-class SyncFailure extends Error {
-  constructor(
-    readonly reason: EventReason,
-    message: string,
-    readonly retry: boolean,
-  ) {
-    super(message);
-  }
 }
 
 function requestFor(source: ValueSource): RemoteRequest {
@@ -140,7 +126,7 @@ export class Reconciler {
       written = await this.sync(item.key, externalSecret, spec, plan, item.freshAfter);
       outcome = { ok: true };
     } catch (error) {
-      const failure = this.asFailure(error);
+      const failure = classifyFailure(error);
       retry = failure.retry;
       outcome = { ok: false, reason: failure.reason, message: failure.message };
     }
@@ -224,29 +210,6 @@ export class Reconciler {
     if (why) return { kind: 'replaced', why };
     if (!live) return { kind: 'created' };
     return { kind: sameAsBefore && !specChanged ? 'restored' : 'updated' };
-  }
-
-  private asFailure(error: unknown): SyncFailure {
-    if (error instanceof SyncFailure) return error;
-    if (error instanceof InvalidSpecError)
-      return new SyncFailure(EventReason.InvalidSpec, error.message, false);
-    if (error instanceof RemoteKeyNotFoundError)
-      return new SyncFailure(EventReason.SyncFailed, error.message, false);
-    if (
-      error instanceof ValueError ||
-      error instanceof TemplateError ||
-      error instanceof SecretTooLargeError
-    ) {
-      return new SyncFailure(EventReason.SyncFailed, error.message, false);
-    }
-    if (error instanceof BackendError)
-      return new SyncFailure(EventReason.SyncFailed, error.message, error.transient);
-    if (error instanceof KubeApiError) {
-      // Invalid (422) will not pass on a retry; conflicts, throttling and outages may.
-      return new SyncFailure(EventReason.SyncFailed, sanitizeErrorText(error.message), error.code !== 422);
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    return new SyncFailure(EventReason.SyncFailed, sanitizeErrorText(message), true);
   }
 
   private async report(
