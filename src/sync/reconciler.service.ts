@@ -30,7 +30,7 @@ import {
   writtenDigest,
 } from './secret-manifest.js';
 import { classifyFailure, SyncFailure } from './sync-failure.js';
-import { nextStatus, type SyncOutcome } from './sync-status.js';
+import { isNewFailure, nextStatus, type SyncOutcome } from './sync-status.js';
 import type { WorkItem, WorkResult } from './work-queue.js';
 
 /** What an ExternalSecret reads, kept so that the refresh scheduler can prefetch a whole identity at once. */
@@ -232,7 +232,7 @@ export class Reconciler {
       await this.events.record(externalSecret, 'Normal', EVENT_OF_WRITE[written.kind], message);
     }
     if (!outcome.ok) {
-      const changed = externalSecret.status?.status !== status?.status && status !== undefined;
+      const changed = isNewFailure(externalSecret.status, status);
       // One warning and event per new error, debug while it repeats: no log or event floods.
       this.logger[changed ? 'warn' : 'debug']({ ...context, reason: outcome.reason }, outcome.message);
       if (changed)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextStatus } from './sync-status.js';
+import { isNewFailure, nextStatus } from './sync-status.js';
 
 const now = new Date('2026-11-29T10:00:00.123Z');
 const later = new Date('2026-11-29T10:05:00Z');
@@ -57,5 +57,23 @@ describe('nextStatus', () => {
       new Date('2026-11-29T11:00:00Z'),
     )!;
     expect(failedAgain.conditions![0]!.lastTransitionTime).toBe('2026-11-29T10:05:00Z');
+  });
+});
+
+describe('isNewFailure', () => {
+  const status = (text: string) => ({ status: text });
+  it.each([
+    { name: 'the first error', current: status('SUCCESS'), next: status('ERROR, a'), report: true },
+    { name: 'an error on a fresh object', current: undefined, next: status('ERROR, a'), report: true },
+    { name: 'another error', current: status('ERROR, a'), next: status('ERROR, b'), report: true },
+    {
+      name: 'the same error again (status unchanged)',
+      current: status('ERROR, a'),
+      next: undefined,
+      report: false,
+    },
+    { name: 'the same text rewritten', current: status('ERROR, a'), next: status('ERROR, a'), report: false },
+  ])('$name: $report', ({ current, next, report }) => {
+    expect(isNewFailure(current, next)).toBe(report);
   });
 });

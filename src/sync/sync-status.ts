@@ -44,3 +44,14 @@ export function nextStatus(
     ],
   };
 }
+
+/**
+ * Whether a failure is new enough to report with a Warning event and a `warn` log line: when the status text
+ * changes (a new error, or another one). A failure that repeats is logged at debug only: no floods.
+ */
+export function isNewFailure(
+  current: ExternalSecretStatus | undefined,
+  next: ExternalSecretStatus | undefined,
+): boolean {
+  return next !== undefined && current?.status !== next.status;
+}
