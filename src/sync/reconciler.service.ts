@@ -57,8 +57,13 @@ interface LastWrite {
   readonly digest: string;
 }
 
+/** What a reconcile did and wants next, as controller-runtime's Result: the caller acts on it alone. */
 export interface ReconcileResult {
+  /** `retry`: the work queue tries again with backoff; `done`: nothing until the next event or refresh. */
   readonly result: WorkResult;
+  /** Whether the object is refreshed periodically: false once it is gone or not this controller's. */
+  readonly refresh: boolean;
+  /** What it reads, for the refresh scheduler's prefetch (absent when the spec could not be planned). */
   readonly plan?: FetchPlan;
 }
 
@@ -111,7 +116,7 @@ export class Reconciler {
   async reconcile(item: WorkItem): Promise<ReconcileResult> {
     const [namespace, name] = item.key.split('/') as [string, string];
     const externalSecret = this.cluster.getExternalSecret(namespace, name);
-    if (!externalSecret || !this.handles(externalSecret)) return { result: 'done' };
+    if (!externalSecret || !this.handles(externalSecret)) return { result: 'done', refresh: false };
 
     const started = process.hrtime.bigint();
     let backendType = (externalSecret.spec ?? externalSecret.secretDescriptor)?.backendType ?? 'unknown';
@@ -147,7 +152,7 @@ export class Reconciler {
       );
       retry = true;
     }
-    return { result: retry ? 'retry' : 'done', plan };
+    return { result: retry ? 'retry' : 'done', refresh: true, plan };
   }
 
   private plan(externalSecret: ExternalSecret, spec: NormalizedSpec): FetchPlan {

@@ -174,27 +174,30 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
   managedSecretChanged(secret: V1Secret): void {
     const key = keyOf(secret);
     if (this.reconciler.isOwnWrite(key, secret)) return;
-    const [namespace, name] = key.split('/') as [string, string];
-    const externalSecret = this.cluster.getExternalSecret(namespace, name);
+    const externalSecret = this.cluster.getExternalSecret(
+      secret.metadata!.namespace!,
+      secret.metadata!.name!,
+    );
     if (externalSecret && this.reconciler.handles(externalSecret)) this.queue.add(key, 'urgent', 0);
   }
 
   /** A managed Secret deleted by hand is recreated at once, also with polling disabled. */
   managedSecretDeleted(secret: V1Secret): void {
-    const key = keyOf(secret);
-    const [namespace, name] = key.split('/') as [string, string];
-    if (this.cluster.getExternalSecret(namespace, name)) this.queue.add(key, 'urgent');
+    const { namespace, name } = secret.metadata!;
+    if (this.cluster.getExternalSecret(namespace!, name!)) this.queue.add(keyOf(secret), 'urgent');
   }
 
   private async process(item: WorkItem): Promise<WorkResult> {
     this.metrics.queueDepth.set(this.queue.depth);
-    const { result, plan } = await this.reconciler.reconcile(item);
-    if (plan) this.plans.set(item.key, plan);
-    if (
-      !this.config.pollingDisabled &&
-      this.cluster.getExternalSecret(...(item.key.split('/') as [string, string]))
-    ) {
-      this.scheduler.schedule(item.key, plan?.identity.cacheKey ?? item.key);
+    const { result, refresh, plan } = await this.reconciler.reconcile(item);
+    if (!refresh) {
+      // Gone (or not ours): also after a delete that raced this reconcile.
+      this.plans.delete(item.key);
+      this.scheduler.unschedule(item.key);
+    } else {
+      if (plan) this.plans.set(item.key, plan);
+      if (!this.config.pollingDisabled)
+        this.scheduler.schedule(item.key, plan?.identity.cacheKey ?? item.key);
     }
     return result;
   }
