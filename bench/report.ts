@@ -1,0 +1,170 @@
+/**
+ * The benchmark's report: the floor each figure is held against, the table printed (the median of the runs,
+ * each figure next to its floor, ✓ or ✗), and the JSON of every run written to the output folder.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { percentile } from './measure.js';
+// A type only (erased in the build): the figures of one run are what run.ts's runOnce returns.
+import type { RunResult } from './run.js';
+import type { Backend } from './workload.js';
+
+/** Keys one backend call reads at the most: BatchGetSecretValue, GetParameters, one Vault read. */
+const BATCH: Record<Backend, number> = { secretsManager: 20, systemManager: 10, vault: 1 };
+
+/**
+ * The fewest backend calls a refresh cycle can make, ⌈D/B⌉ per backend for D distinct keys, and the target:
+ * 10 % over the floor plus one call per identity (the workload has one identity per backend).
+ */
+export function callFloor(distinct: Map<Backend, Set<string>>) {
+  const floorPerCycle = Object.fromEntries(
+    [...distinct].map(([backend, keys]) => [backend, Math.ceil(keys.size / BATCH[backend])]),
+  ) as Record<Backend, number>;
+  const floorPerCycleTotal = Object.values(floorPerCycle).reduce((sum, value) => sum + value, 0);
+  return { floorPerCycle, floorPerCycleTotal, targetPerCycle: 1.1 * floorPerCycleTotal + distinct.size };
+}
+
+/** What the table's heading repeats of the options. */
+export interface ReportHeading {
+  count: number;
+  keysPerObject: number;
+  share: number;
+  mix: string;
+  intervalMs: number;
+}
+
+/** Prints the table (medians over the runs; floors from the first run, which all runs share) and the soaks. */
+export function printReport(
+  results: RunResult[],
+  { count, keysPerObject, share, mix, intervalMs }: ReportHeading,
+): void {
+  const m = (pick: (result: RunResult) => number) => percentile(results.map(pick), 50);
+  const first = results[0]!;
+  const rows: Array<[string, string, string, boolean | undefined]> = [
+    [
+      'time to first full sync (failed syncs meanwhile)',
+      `${m((r) => r.firstFullSyncSeconds).toFixed(1)} s (${m((r) => r.firstSyncErrors).toFixed(0)})`,
+      'bounded by KUBE_API_QPS; 0 failed',
+      m((r) => r.firstSyncErrors) === 0,
+    ],
+    [
+      'backend calls per refresh cycle',
+      m((r) => r.backendCallsPerCycleTotal).toFixed(1),
+      `⌈D/B⌉ = ${first.floorPerCycleTotal} (target ≤ ${first.targetPerCycle.toFixed(1)})`,
+      m((r) => r.backendCallsPerCycleTotal) <= first.targetPerCycle,
+    ],
+    [
+      '  BatchGetSecretValue / GetSecretValue',
+      `${m((r) => r.backendCallsPerCycle.BatchGetSecretValue).toFixed(1)} / ${m((r) => r.backendCallsPerCycle.GetSecretValue).toFixed(1)}`,
+      `${first.floorPerCycle.secretsManager ?? 0}`,
+      undefined,
+    ],
+    [
+      '  GetParameters',
+      m((r) => r.backendCallsPerCycle.GetParameters).toFixed(1),
+      `${first.floorPerCycle.systemManager ?? 0}`,
+      undefined,
+    ],
+    [
+      '  Vault reads',
+      m((r) => r.backendCallsPerCycle.vaultRead).toFixed(1),
+      `${first.floorPerCycle.vault ?? 0}`,
+      undefined,
+    ],
+    [
+      '  moto answer time per BatchGetSecretValue / GetParameters',
+      `${m((r) => r.motoMsPerCall.BatchGetSecretValue!).toFixed(1)} / ${m((r) => r.motoMsPerCall.GetParameters!).toFixed(1)} ms`,
+      '—',
+      undefined,
+    ],
+    [
+      'STS AssumeRole calls (whole run)',
+      m((r) => r.stsCallsTotal).toFixed(0),
+      '1 per role per credential lifetime',
+      m((r) => r.stsCallsTotal) <= 1,
+    ],
+    [
+      'Vault logins (whole run)',
+      m((r) => r.vaultLoginsTotal).toFixed(0),
+      '≤ 1 per (mount, role) per token TTL',
+      m((r) => r.vaultLoginsTotal) <= 1,
+    ],
+    [
+      'API-server writes per idle cycle (controller)',
+      m((r) => r.apiWritesPerIdleCycle).toFixed(1),
+      '0',
+      m((r) => r.apiWritesPerIdleCycle) === 0,
+    ],
+    [
+      'API-server GET/LIST per idle cycle (controller)',
+      m((r) => r.apiReadsPerIdleCycle).toFixed(1),
+      '0 (informer caches)',
+      m((r) => r.apiReadsPerIdleCycle) === 0,
+    ],
+    [
+      '  all clients (GC included) writes / reads',
+      `${m((r) => r.allClientsWritesPerIdleCycle).toFixed(1)} / ${m((r) => r.allClientsReadsPerIdleCycle).toFixed(1)}`,
+      'apiserver_request_total',
+      undefined,
+    ],
+    [
+      'change propagation p50 / p99',
+      `${(m((r) => r.propagationP50Ms) / 1000).toFixed(2)} / ${(m((r) => r.propagationP99Ms) / 1000).toFixed(2)} s`,
+      `p99 ≤ interval + 2 s = ${(intervalMs / 1000 + 2).toFixed(0)} s`,
+      m((r) => r.propagationP99Ms) <= intervalMs + 2000,
+    ],
+    [
+      'new object synced while others refresh',
+      `${(m((r) => r.newObjectWhileRefreshingMs) / 1000).toFixed(2)} s`,
+      '≤ 2 s',
+      m((r) => r.newObjectWhileRefreshingMs) <= 2000,
+    ],
+    [
+      `controller RSS empty / warm (${first.warmupObjects} objects) / steady`,
+      `${m((r) => r.rssEmptyMiB).toFixed(0)} / ${m((r) => r.rssWarmMiB).toFixed(0)} / ${m((r) => r.rssSteadyMiB).toFixed(0)} MiB`,
+      '—',
+      undefined,
+    ],
+    [
+      'RSS growth per 1,000 objects after warm-up (all / anon)',
+      `${m((r) => r.rssPer1000MiB).toFixed(1)} / ${m((r) => r.anonPer1000MiB).toFixed(1)} MiB`,
+      '≤ 25 MiB',
+      m((r) => r.rssPer1000MiB) <= 25,
+    ],
+    [
+      'heap in use warm / steady',
+      `${m((r) => r.heapWarmMiB).toFixed(0)} / ${m((r) => r.heapSteadyMiB).toFixed(0)} MiB`,
+      '—',
+      undefined,
+    ],
+    ['heap growth per 1,000 objects', `${m((r) => r.heapPer1000MiB).toFixed(1)} MiB`, '—', undefined],
+    ['CPU seconds per refresh cycle', m((r) => r.cpuSecondsPerCycle).toFixed(2), '—', undefined],
+  ];
+  const width = Math.max(...rows.map((row) => row[0].length));
+  console.log(
+    `\nmedian of ${results.length} run(s): ${count} ExternalSecrets × ${keysPerObject} keys, share ${share}, mix ${mix}, interval ${intervalMs} ms\n`,
+  );
+  console.log(`${'figure'.padEnd(width)} | ${'measured'.padEnd(22)} | floor / target`);
+  for (const [label, value, target, ok] of rows) {
+    console.log(
+      `${label.padEnd(width)} | ${value.padEnd(22)} | ${target}${ok === undefined ? '' : ok ? '  ✓' : '  ✗'}`,
+    );
+  }
+  for (const result of results.filter((each) => each.soak)) {
+    const report = result.soak!;
+    console.log(
+      `\nsoak (run ${result.repetition}): ${report.minutes} min, RSS ${report.rssMiBOverTime[0]?.[1]} → ${report.rssMiBOverTime.at(-1)?.[1]} MiB ` +
+        `(trend ${report.rssTrendMiBPerHour.toFixed(1)} MiB/h), max event-loop lag ${(report.maxEventLoopLagSeconds * 1000).toFixed(0)} ms, ` +
+        `${report.syncErrors} sync errors (injected faults: ${report.faults.join('; ') || 'none'}), ` +
+        `AWS calls per second by endpoint state ${JSON.stringify(report.awsCallsPerSecondByMode)}, ` +
+        `${report.changesMade} changes; the last value of each of ${report.keysChanged} changed keys arrived: ${report.changesArrived}`,
+    );
+  }
+}
+
+/** Writes the options and every run's figures to a timestamped file in `folder`, and prints its path. */
+export function writeResults(folder: string, options: object, results: RunResult[]): void {
+  mkdirSync(folder, { recursive: true });
+  const file = `${folder}/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, JSON.stringify({ options, results }, null, 2));
+  console.log(`\nJSON: ${file}`);
+}

@@ -1,0 +1,175 @@
+/**
+ * The benchmark's workload: which ExternalSecrets there are and which remote keys they read, the remote values
+ * behind them (seeded, then changed), and the objects themselves in the API server.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { putParameter, putSecret, updateSecret } from '../test/support/aws.js';
+import { createExternalSecret, type kubeClients } from '../test/support/kube.js';
+import { writeKv2 } from '../test/support/vault.js';
+
+export type Backend = 'secretsManager' | 'systemManager' | 'vault';
+export type Clients = ReturnType<typeof kubeClients>;
+
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/bench';
+
+/** What the CLI options say the workload looks like. */
+export interface WorkloadShape {
+  /** The weight of each backend among the objects. */
+  mix: Record<Backend, number>;
+  keysPerObject: number;
+  /** The fraction of keys read from the common pool of each backend. */
+  share: number;
+  poolSize: number;
+}
+
+export interface ObjectPlan {
+  name: string;
+  backend: Backend;
+  /** Remote keys; the key in slot N lands in the Secret's data as `kN`. */
+  keys: string[];
+}
+
+/** Runs `work` over the items with at most `concurrency` at a time. */
+export async function inBatches<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    }),
+  );
+}
+
+/** The remote key of a pool or unique value, per backend's naming. */
+export function remoteKey(backend: Backend, run: string, id: string): string {
+  if (backend === 'systemManager') return `/bench/${run}/${id}`;
+  if (backend === 'vault') return `secret/data/bench/${run}/${id}`;
+  return `bench/${run}/${id}`;
+}
+
+export async function seed(backend: Backend, key: string, value: string): Promise<void> {
+  if (backend === 'secretsManager') await putSecret(key, value);
+  else if (backend === 'systemManager') await putParameter(key, value);
+  else await writeKv2(key.replace(/^secret\/data\//, ''), { value });
+}
+
+export async function change(backend: Backend, key: string, value: string): Promise<void> {
+  if (backend === 'secretsManager') await updateSecret(key, value);
+  else await seed(backend, key, value);
+}
+
+/**
+ * Plans objects: each reads `keysPerObject` keys, a share of them from a common pool per backend; the
+ * backends are spread by the mix. Unique keys are numbered across all the plans of one run.
+ */
+export function objectPlanner(
+  run: string,
+  { mix, keysPerObject, share, poolSize }: WorkloadShape,
+): (howMany: number, prefix: string) => ObjectPlan[] {
+  const backends = (Object.keys(mix) as Backend[]).filter((backend) => mix[backend] > 0);
+  const weights = backends.map((backend) => mix[backend]);
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  let unique = 0;
+  return (howMany, prefix) => {
+    const plans: ObjectPlan[] = [];
+    for (let index = 0; index < howMany; index++) {
+      let pick = ((index + 0.5) / howMany) * total;
+      let backend = backends[0]!;
+      for (const [position, candidate] of backends.entries()) {
+        if (pick < weights[position]!) {
+          backend = candidate;
+          break;
+        }
+        pick -= weights[position]!;
+      }
+      // Slot 0 is the last to be shared, so that every object keeps a key of its own while share < 1 (the
+      // propagation sample changes those); the shared slots spread evenly over the pool.
+      const keys = Array.from({ length: keysPerObject }, (_, slot) => {
+        const item = index * keysPerObject + slot;
+        const shared = slot === 0 ? share >= 1 : ((item * 7919) % 1000) / 1000 < share;
+        return shared
+          ? remoteKey(backend, run, `pool-${item % poolSize}`)
+          : remoteKey(backend, run, `unique-${unique++}`);
+      });
+      plans.push({ name: `${prefix}-${index}`, backend, keys });
+    }
+    return plans;
+  };
+}
+
+/** A key no other object reads (changing it touches one object only), if the plan has one. */
+export function ownKey(plan: ObjectPlan): string | undefined {
+  return plan.keys.find((key) => key.includes('unique'));
+}
+
+/** The distinct remote keys of the plans, by backend: what is seeded, and what the call floor is made of. */
+export function distinctKeys(plans: ObjectPlan[]): Map<Backend, Set<string>> {
+  const distinct = new Map<Backend, Set<string>>();
+  for (const plan of plans)
+    for (const key of plan.keys)
+      distinct.set(plan.backend, (distinct.get(plan.backend) ?? new Set()).add(key));
+  return distinct;
+}
+
+/** Writes the first value (`v0`) of every distinct key. */
+export async function seedRemoteValues(distinct: Map<Backend, Set<string>>): Promise<void> {
+  const seeds = [...distinct].flatMap(([backend, keys]) => [...keys].map((key) => ({ backend, key })));
+  const seedStarted = Date.now();
+  await inBatches(seeds, 8, ({ backend, key }) => seed(backend, key, 'v0'));
+  console.error(
+    `[bench] seeded ${seeds.length} remote values in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`,
+  );
+}
+
+export async function createObjects(clients: Clients, plans: ObjectPlan[], namespace: string): Promise<void> {
+  await inBatches(plans, 20, (plan) =>
+    createExternalSecret(clients, namespace, {
+      metadata: { name: plan.name },
+      spec: {
+        backendType: plan.backend,
+        ...(plan.backend === 'secretsManager' ? { roleArn: ROLE_ARN } : {}),
+        data: plan.keys.map((key, slot) => ({
+          key,
+          name: `k${slot}`,
+          ...(plan.backend === 'vault' ? { property: 'value' } : {}),
+        })),
+      },
+    }),
+  );
+}
+
+async function secretCount(clients: Clients, namespace: string): Promise<number> {
+  return (
+    await clients.core.listNamespacedSecret({
+      namespace,
+      labelSelector: 'app.kubernetes.io/managed-by=kubernetes-external-secrets',
+    })
+  ).items.length;
+}
+
+export async function waitForSecrets(
+  clients: Clients,
+  namespace: string,
+  expected: number,
+  since: number,
+): Promise<void> {
+  while ((await secretCount(clients, namespace)) < expected) {
+    if (Date.now() - since > 20 * 60_000) throw new Error(`${expected} Secrets did not appear in 20 minutes`);
+    await sleep(250);
+  }
+}
+
+/** Whether the object's Secret holds `value` for the key in `slot` (a read error is not a no: it throws). */
+export async function secretHolds(
+  clients: Clients,
+  namespace: string,
+  plan: ObjectPlan,
+  slot: number,
+  value: string,
+): Promise<boolean> {
+  const secret = await clients.core.readNamespacedSecret({ name: plan.name, namespace });
+  return Buffer.from(secret.data?.[`k${slot}`] ?? '', 'base64').toString() === value;
+}
