@@ -14,4 +14,4 @@ export {
   type SecretBackend,
 } from './backends/secret-backend.js';
 export { BackendError } from './backends/backend-errors.js';
-export type { NormalizedSpec, RemoteVersion } from './sync/normalize-spec.js';
+export type { BackendFieldSchema, NormalizedSpec, RemoteVersion } from './sync/normalize-spec.js';

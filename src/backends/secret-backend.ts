@@ -1,4 +1,4 @@
-import type { NormalizedSpec, RemoteVersion } from '../sync/normalize-spec.js';
+import type { BackendFieldSchema, NormalizedSpec, RemoteVersion } from '../sync/normalize-spec.js';
 
 /** One read a backend is asked for: a key (optionally a pinned version) or, for SSM, a whole path. */
 export type RemoteRequest =
@@ -36,6 +36,11 @@ export interface SecretBackend<Identity extends BackendIdentity = BackendIdentit
    * fetcher splits the requests into calls of at most this many, so a backend states its batch size here once.
    */
   readonly batchSize: number;
+  /**
+   * Spec fields of this backend's own (e.g. `keyVaultName`), by name, with the OpenAPI schema fragment to add
+   * to the CRD: `identityFor` finds them, type-checked, in `spec.backendFields`.
+   */
+  readonly specFields?: Readonly<Record<string, BackendFieldSchema>>;
   /** Whether a request can share a call with others (default: every request can). */
   canBatch?(request: RemoteRequest): boolean;
   identityFor(spec: NormalizedSpec, namespace: string): Identity;

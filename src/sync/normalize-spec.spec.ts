@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ExternalSecret } from './external-secret.js';
-import { InvalidSpecError, normalizeSpec } from './normalize-spec.js';
+import {
+  InvalidSpecError,
+  normalizeSpec,
+  withBackendFields,
+  type BackendFieldSchema,
+} from './normalize-spec.js';
 
 const es = (fields: Partial<ExternalSecret>): ExternalSecret => ({ metadata: { name: 'es' }, ...fields });
 
@@ -96,5 +101,42 @@ describe('normalizeSpec', () => {
     ],
   ])('rejects %s', (_, externalSecret, message) => {
     expect(() => normalizeSpec(externalSecret)).toThrow(new InvalidSpecError(message));
+  });
+});
+
+describe('withBackendFields', () => {
+  const declared: Record<string, BackendFieldSchema> = {
+    vaultName: { type: 'string' },
+    replicas: { type: 'integer' },
+    tags: { type: 'array' },
+    options: { type: 'object' },
+    strict: { type: 'boolean' },
+  };
+  const fieldsOf = (spec: Record<string, unknown>) => {
+    const resource = es({ spec: { backendType: 'team', ...spec } });
+    return withBackendFields(normalizeSpec(resource), resource, declared).backendFields;
+  };
+  it.each([
+    { name: 'none given', spec: {}, fields: {} },
+    {
+      name: 'each of its type',
+      spec: { vaultName: 'v', replicas: 2, tags: ['a'], options: { a: 1 }, strict: true },
+      fields: { vaultName: 'v', replicas: 2, tags: ['a'], options: { a: 1 }, strict: true },
+    },
+    {
+      name: 'undeclared fields are not passed',
+      spec: { vaultName: 'v', other: 'x' },
+      fields: { vaultName: 'v' },
+    },
+  ])('$name', ({ spec, fields }) => {
+    expect(fieldsOf(spec)).toEqual(fields);
+  });
+  it.each([
+    { spec: { vaultName: 1 }, message: 'spec.vaultName must be of type string (backend team)' },
+    { spec: { replicas: 1.5 }, message: 'spec.replicas must be of type integer (backend team)' },
+    { spec: { tags: {} }, message: 'spec.tags must be of type array (backend team)' },
+    { spec: { options: [] }, message: 'spec.options must be of type object (backend team)' },
+  ])('refuses $spec', ({ spec, message }) => {
+    expect(() => fieldsOf(spec)).toThrow(new InvalidSpecError(message));
   });
 });

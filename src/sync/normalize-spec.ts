@@ -36,6 +36,50 @@ export interface NormalizedSpec {
   readonly secretType: string;
   readonly template: Readonly<Record<string, unknown>>;
   readonly sources: readonly ValueSource[];
+  /** The spec fields a backend declared as its own (`SecretBackend.specFields`), checked against their types. */
+  readonly backendFields: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A spec field an extension backend reads (e.g. `keyVaultName`), as the OpenAPI schema fragment that goes into
+ * the CRD; `type` is also checked here, since a `secretDescriptor` is stored unvalidated.
+ */
+export interface BackendFieldSchema {
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'object' | 'array';
+  readonly description?: string;
+  readonly [keyword: string]: unknown;
+}
+
+const matchesType = (value: unknown, type: BackendFieldSchema['type']): boolean => {
+  switch (type) {
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return isObject(value);
+    case 'integer':
+      return Number.isInteger(value);
+    default:
+      return typeof value === type;
+  }
+};
+
+/** The declared backend fields present in the spec, each of its declared type (else an InvalidSpecError). */
+export function withBackendFields(
+  spec: NormalizedSpec,
+  externalSecret: ExternalSecret,
+  declared: Readonly<Record<string, BackendFieldSchema>> | undefined,
+): NormalizedSpec {
+  if (!declared) return spec;
+  const raw = (externalSecret.spec ?? externalSecret.secretDescriptor ?? {}) as Record<string, unknown>;
+  const fields: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(declared)) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    if (!matchesType(value, schema.type))
+      throw new InvalidSpecError(`spec.${name} must be of type ${schema.type} (backend ${spec.backendType})`);
+    fields[name] = value;
+  }
+  return { ...spec, backendFields: fields };
 }
 
 /** A spec the controller cannot act on; the message goes to status and events as it is. */
@@ -140,5 +184,6 @@ export function normalizeSpec(externalSecret: ExternalSecret): NormalizedSpec {
     secretType: templateType ?? raw.type ?? 'Opaque',
     template,
     sources,
+    backendFields: {},
   };
 }

@@ -19,7 +19,7 @@ import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
 import { accessDenialReason } from './access-policy.js';
 import type { ExternalSecret } from './external-secret.js';
-import { normalizeSpec, type NormalizedSpec, type ValueSource } from './normalize-spec.js';
+import { normalizeSpec, withBackendFields, type NormalizedSpec, type ValueSource } from './normalize-spec.js';
 import { buildSecretData, ValueError } from './secret-data.js';
 import {
   assertSecretFits,
@@ -155,15 +155,16 @@ export class Reconciler {
     return { result: retry ? 'retry' : 'done', refresh: true, plan };
   }
 
-  private plan(externalSecret: ExternalSecret, spec: NormalizedSpec): FetchPlan {
-    const backend = this.backends.find(spec.backendType);
+  private plan(externalSecret: ExternalSecret, normalized: NormalizedSpec): FetchPlan {
+    const backend = this.backends.find(normalized.backendType);
     if (!backend) {
       throw new SyncFailure(
         EventReason.InvalidSpec,
-        `backendType ${spec.backendType} is not served by this controller (it serves ${this.backends.types.join(', ')})`,
+        `backendType ${normalized.backendType} is not served by this controller (it serves ${this.backends.types.join(', ')})`,
         false,
       );
     }
+    const spec = withBackendFields(normalized, externalSecret, backend.specFields);
     const refusal = refusedSecretType(spec.secretType, this.config.allowTokenSecretTypes);
     if (refusal) throw new SyncFailure(EventReason.InvalidSpec, refusal, false);
     const { namespace, name } = externalSecret.metadata;

@@ -20,15 +20,18 @@ describe('a backend added by an extension module outside src/', () => {
   let namespace: string;
 
   beforeAll(async () => {
-    // The one change outside the extension: the CRD's backendType enum lists the new type (README: "Adding a backend").
+    // The one change outside the extension: the CRD lists the new backendType and the spec field the backend
+    // declared (README: "Adding a backend").
+    const specSchema = '/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties';
     const patch = await rawRequest(
       'PATCH',
       `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`,
       JSON.stringify([
+        { op: 'add', path: `${specSchema}/backendType/enum/-`, value: 'echo' },
         {
           op: 'add',
-          path: '/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/backendType/enum/-',
-          value: 'echo',
+          path: `${specSchema}/echoPrefix`,
+          value: { type: 'string', description: 'Put before every echoed value.' },
         },
       ]),
       'application/json-patch+json',
@@ -71,6 +74,38 @@ describe('a backend added by an extension module outside src/', () => {
     });
     expect((await waitForStatus(clients, namespace, 'echo-missing', 'ERROR')).status?.status).toBe(
       'ERROR, remote key missing not found',
+    );
+  });
+
+  it('gives the backend its own spec field, type-checked, and keys its identity on it', async () => {
+    for (const [name, prefix] of [
+      ['echo-a', 'a:'],
+      ['echo-b', 'b:'],
+    ]) {
+      await createExternalSecret(clients, namespace, {
+        metadata: { name },
+        spec: { backendType: 'echo', echoPrefix: prefix, data: [{ key: 'dlrow', name: 'greeting' }] },
+      });
+    }
+    // The same key through two identities: each object gets its own value, not the other's cached one.
+    for (const [name, expected] of [
+      ['echo-a', 'a:world'],
+      ['echo-b', 'b:world'],
+    ]) {
+      expect(
+        await eventually(
+          `the Secret ${name}`,
+          async () => (await readSecretData(clients, namespace, name!))?.data.greeting,
+        ),
+      ).toBe(expected);
+    }
+    // The deprecated secretDescriptor is stored unvalidated: the controller checks the declared type itself.
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'echo-bad-field' },
+      secretDescriptor: { backendType: 'echo', echoPrefix: 42, data: [{ key: 'x', name: 'x' }] },
+    });
+    expect((await waitForStatus(clients, namespace, 'echo-bad-field', 'ERROR')).status?.status).toBe(
+      'ERROR, spec.echoPrefix must be of type string (backend echo)',
     );
   });
 });
