@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { putSecret } from '../support/aws.js';
 import { CONTROLLER_NODE_FLAGS, ControllerProcess } from '../support/controller-process.js';
-import { CHART, helm, renderChart, type RenderedObject } from '../support/helm.js';
+import { CHART, helm, helmError, renderChart, valuesFile, type RenderedObject } from '../support/helm.js';
 import { serviceAccountTokenKubeconfig } from '../support/identity.js';
 import {
   createExternalSecret,
@@ -70,16 +70,18 @@ const isObject = (value: unknown): value is Values =>
 const valueAt = (values: Values, path: string) =>
   path.split('.').reduce<unknown>((value, key) => (isObject(value) ? value[key] : undefined), values);
 
+/** The dotted paths of a values file's leaves (an empty object or list is a leaf; securityContext is one). */
+const leavesOf = (value: unknown, path = ''): string[] =>
+  isObject(value) && Object.keys(value).length > 0 && path !== 'securityContext'
+    ? Object.entries(value).flatMap(([key, child]) => leavesOf(child, path === '' ? key : `${path}.${key}`))
+    : [path];
+
 /**
  * The keys of KES 8.5.5's chart: the leaves of its values.yaml (a Kubernetes object such as securityContext is one
  * key), and filesFromSecret, which its templates read but its values.yaml has only in a comment.
  */
 function kesKeys(): string[] {
-  const leaves = (value: unknown, path: string): string[] =>
-    isObject(value) && Object.keys(value).length > 0 && path !== 'securityContext'
-      ? Object.entries(value).flatMap(([key, child]) => leaves(child, path === '' ? key : `${path}.${key}`))
-      : [path];
-  return [...leaves(readValues(KES_DEFAULTS), ''), 'filesFromSecret']
+  return [...leavesOf(readValues(KES_DEFAULTS)), 'filesFromSecret']
     .filter((key) => key !== 'env.AWS_EC2_METADATA_DISABLED') // added to the fixture for the tests
     .sort();
 }
@@ -205,6 +207,10 @@ const kesKeyEffects: Record<string, Effect> = {
       expect.arrayContaining(value as object[]),
     ),
 };
+
+// helm's message for values that do not meet values.schema.json: this line, then one line per problem.
+const SCHEMA_ERROR =
+  "values don't meet the specifications of the schema(s) in the following chart(s):\nkubernetes-external-secrets:\n";
 
 describe('the Helm chart, the Dockerfile and the packaged app', () => {
   it('ships the same CRD as crds/ (one source of truth)', () => {
@@ -385,6 +391,77 @@ describe('the Helm chart, the Dockerfile and the packaged app', () => {
       2,
     );
     expect(find(objects, 'ClusterRole', 'es-kubernetes-external-secrets')).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      'an unknown top-level key',
+      { replicaCont: 2 },
+      "- at '': additional properties 'replicaCont' not allowed",
+    ],
+    [
+      'a typo in a well-known object',
+      { serviceAccount: { anotations: {} } },
+      "- at '/serviceAccount': additional properties 'anotations' not allowed",
+    ],
+    ['a wrong type', { replicaCount: 'two' }, "- at '/replicaCount': got string, want integer"],
+    [
+      'customClusterRoles as a map',
+      { customClusterRoles: { verbs: ['get'] } },
+      "- at '/customClusterRoles': got object, want array",
+    ],
+    [
+      'a label that is not a string',
+      { deploymentLabels: { tier: 1 } },
+      "- at '/deploymentLabels/tier': got number, want string",
+    ],
+  ])('refuses %s in helm template with a schema message', async (_case, values, message) => {
+    const error = await helmError('template', 'es', CHART, '-f', valuesFile(values));
+    expect(error).toContain(SCHEMA_ERROR);
+    expect(error).toContain(message);
+  });
+
+  it("describes every key of its values.yaml and of KES 8.5.5's in values.schema.json", () => {
+    type Schema = { description?: string; $ref?: string; properties?: Record<string, Schema> };
+    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as Schema;
+    const resolve = (node: Schema): Schema =>
+      node.$ref === undefined
+        ? node
+        : resolve(
+            node.$ref
+              .slice(2)
+              .split('/')
+              .reduce((parent, key) => (parent as Record<string, Schema>)[key]!, schema),
+          );
+    // The deepest schema node the path reaches (a free-form map such as env, or a Kubernetes object, ends it).
+    const nodeAt = (path: string) =>
+      path.split('.').reduce((node, key) => resolve(node).properties?.[key] ?? node, schema);
+    const keys = [...leavesOf(readValues(join(CHART, 'values.yaml'))), ...kesKeys()];
+    const undescribed = keys.filter((key) => {
+      const node = nodeAt(key);
+      return node === schema || !(node.description ?? resolve(node).description);
+    });
+    expect(undescribed).toEqual([]);
+  });
+
+  it('refuses an unknown key in helm install before anything reaches the API server', async () => {
+    const namespace = await createTestNamespace('chart-schema');
+    const error = await helmError(
+      'install',
+      'typo',
+      CHART,
+      '--namespace',
+      namespace,
+      '-f',
+      valuesFile({ replicaCont: 2 }),
+    );
+    expect(error).toContain(`${SCHEMA_ERROR}- at '': additional properties 'replicaCont' not allowed`);
+    const { core, kubeConfig } = kubeClients();
+    // No release record (helm keeps them as Secrets labelled owner=helm) and none of the chart's objects.
+    expect((await core.listNamespacedSecret({ namespace, labelSelector: 'owner=helm' })).items).toEqual([]);
+    const ofRelease = { namespace, labelSelector: 'app.kubernetes.io/instance=typo' };
+    expect((await core.listNamespacedServiceAccount(ofRelease)).items).toEqual([]);
+    expect((await kubeConfig.makeApiClient(AppsV1Api).listNamespacedDeployment(ofRelease)).items).toEqual([]);
   });
 
   it('installs the KES values file with every key on the API server: what it adds is stored, and customClusterRoles is granted', async () => {
