@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 
 const run = promisify(execFile);
 export const CHART = new URL('../../charts/kubernetes-external-secrets', import.meta.url).pathname;
@@ -21,6 +21,24 @@ export async function helm(...args: string[]): Promise<string> {
     maxBuffer: 32 * 1024 * 1024,
   });
   return stdout;
+}
+
+/** Runs helm expecting it to fail; returns its stderr (helm's error message). */
+export async function helmError(...args: string[]): Promise<string> {
+  try {
+    await helm(...args);
+  } catch (error) {
+    return (error as { stderr: string }).stderr;
+  }
+  throw new Error(`helm ${args.join(' ')} succeeded`);
+}
+
+/** Writes a values file (always with AWS_EC2_METADATA_DISABLED=true in env) and returns its path. */
+export function valuesFile(values: Record<string, unknown>): string {
+  const env = { AWS_EC2_METADATA_DISABLED: true, ...(values.env as object | undefined) };
+  const file = join(mkdtempSync(join(tmpdir(), 'helm-values-')), 'values.yaml');
+  writeFileSync(file, stringify({ ...values, env }));
+  return file;
 }
 
 export interface RenderedObject {
