@@ -277,7 +277,19 @@ describe('the Helm chart, the Dockerfile and the packaged app', () => {
     expect(find(objects, 'PodDisruptionBudget')).toEqual([]);
     expect(find(objects, 'ServiceMonitor')).toEqual([]);
     const syncRules = rulesOf(find(objects, 'ClusterRole', 'es-kubernetes-external-secrets')[0]!);
-    expect(syncRules.flatMap((rule) => rule.verbs)).not.toContain('delete');
+    // delete only for Secrets (replacing one whose type changes), never a deletecollection.
+    expect(syncRules.find((rule) => rule.resources?.includes('secrets'))?.verbs).toEqual([
+      'list',
+      'watch',
+      'get',
+      'create',
+      'patch',
+      'delete',
+    ]);
+    expect(
+      syncRules.filter((rule) => rule.verbs.includes('delete')).flatMap((rule) => rule.resources),
+    ).toEqual(['secrets']);
+    expect(syncRules.flatMap((rule) => rule.verbs)).not.toContain('deletecollection');
     expect(syncRules.flatMap((rule) => rule.resources)).not.toContain('configmaps');
   });
 
@@ -562,9 +574,8 @@ describe('the Helm chart, the Dockerfile and the packaged app', () => {
         await denied(core.createNamespacedSecret({ namespace: other, body: { metadata: { name: 'x' } } })),
       ).toBe(403);
       expect(await denied(core.listNamespacedSecret({ namespace: other }))).toBe(403);
-      expect(await denied(core.deleteNamespacedSecret({ namespace: apps, name: 'via-chart-rbac' }))).toBe(
-        403,
-      );
+      expect(await denied(core.deleteNamespacedSecret({ namespace: other, name: 'x' }))).toBe(403);
+      expect(await denied(core.deleteCollectionNamespacedSecret({ namespace: apps }))).toBe(403);
       expect(await denied(core.listNamespacedConfigMap({ namespace: apps }))).toBe(403);
       const review = await asController.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
         body: {
