@@ -4,6 +4,7 @@ import { AwsClients } from './aws/aws-clients.js';
 import { ParameterStoreBackend } from './aws/parameter-store.backend.js';
 import { SecretsManagerBackend } from './aws/secrets-manager.backend.js';
 import { BackendRegistry } from './backend-registry.js';
+import { OutboundHttp } from './outbound-agents.js';
 import { ValueFetcher } from './value-fetcher.service.js';
 import { VaultBackend } from './vault/vault.backend.js';
 
@@ -14,6 +15,7 @@ import { VaultBackend } from './vault/vault.backend.js';
 @Module({
   imports: [DiscoveryModule],
   providers: [
+    OutboundHttp,
     AwsClients,
     SecretsManagerBackend,
     ParameterStoreBackend,

@@ -95,4 +95,118 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/VAULT_ADDR="not a url"/);
     expect((thrown as Error).message.split('\n')[0]).toBe('invalid configuration:');
   });
+
+  it('uses regional STS endpoints unless AWS_STS_ENDPOINT_TYPE=legacy, as KES', () => {
+    expect(loadConfig({}).aws.stsEndpointType).toBe('regional');
+    expect(loadConfig({ AWS_STS_ENDPOINT_TYPE: 'legacy' }).aws.stsEndpointType).toBe('legacy');
+    expect(() => loadConfig({ AWS_STS_ENDPOINT_TYPE: 'global' })).toThrow(/AWS_STS_ENDPOINT_TYPE="global"/);
+  });
+
+  it.each([
+    [{ AWS_ENDPOINT_URL: 'http://all:1' }, 'http://all:1'],
+    [{ AWS_ENDPOINT_URL: 'http://all:1', AWS_ENDPOINT_URL_STS: 'http://sts:2' }, 'http://sts:2'],
+    [{ AWS_ENDPOINT_URL: 'http://all:1', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' }, undefined],
+  ])("notes the SDK's STS endpoint from %o", (env, expected) => {
+    expect(loadConfig(env).aws.sdkStsEndpoint).toBe(expected);
+  });
+
+  it.each([
+    [
+      'no overrides',
+      {},
+      { secretsManagerEndpoint: undefined, ssmEndpoint: undefined, stsEndpoint: undefined },
+    ],
+    [
+      'per-service overrides',
+      { AWS_SM_ENDPOINT: 'http://sm:1', AWS_SSM_ENDPOINT: 'http://ssm:2', AWS_STS_ENDPOINT: 'http://sts:3' },
+      { secretsManagerEndpoint: 'http://sm:1', ssmEndpoint: 'http://ssm:2', stsEndpoint: 'http://sts:3' },
+    ],
+    [
+      'LOCALSTACK alone: everything at :4566',
+      { LOCALSTACK: '1' },
+      {
+        secretsManagerEndpoint: 'http://localhost:4566',
+        ssmEndpoint: 'http://localhost:4566',
+        stsEndpoint: 'http://localhost:4566',
+      },
+    ],
+    [
+      'LOCALSTACK URLs win over AWS_*_ENDPOINT, as KES',
+      {
+        LOCALSTACK: 'true',
+        LOCALSTACK_SM_URL: 'http://127.0.0.1:6566',
+        LOCALSTACK_SSM_URL: 'http://127.0.0.1:6567',
+        LOCALSTACK_STS_URL: 'http://127.0.0.1:6568',
+        AWS_SM_ENDPOINT: 'http://sm:1',
+      },
+      {
+        secretsManagerEndpoint: 'http://127.0.0.1:6566',
+        ssmEndpoint: 'http://127.0.0.1:6567',
+        stsEndpoint: 'http://127.0.0.1:6568',
+      },
+    ],
+    [
+      'LOCALSTACK_* URLs without LOCALSTACK: ignored, as KES',
+      { LOCALSTACK_SM_URL: 'http://127.0.0.1:6566', AWS_SM_ENDPOINT: 'http://sm:1' },
+      { secretsManagerEndpoint: 'http://sm:1', ssmEndpoint: undefined, stsEndpoint: undefined },
+    ],
+    [
+      'LOCALSTACK=false: off',
+      { LOCALSTACK: 'false' },
+      { secretsManagerEndpoint: undefined, ssmEndpoint: undefined, stsEndpoint: undefined },
+    ],
+  ])('AWS endpoints with %s', (_case, env, expected) => {
+    expect(loadConfig(env).aws).toMatchObject(expected);
+  });
+
+  it.each([
+    ['nothing', {}, { httpProxy: undefined, httpsProxy: undefined, noProxy: undefined }],
+    [
+      'HTTP_PROXY alone: also for https:// (KES sent every AWS call through it)',
+      { HTTP_PROXY: 'http://proxy:3128' },
+      { httpProxy: 'http://proxy:3128', httpsProxy: 'http://proxy:3128', noProxy: undefined },
+    ],
+    [
+      'HTTPS_PROXY for https://, HTTP_PROXY for http://, NO_PROXY',
+      { HTTP_PROXY: 'http://a:1', HTTPS_PROXY: 'http://b:2', NO_PROXY: '.svc,10.0.0.1' },
+      { httpProxy: 'http://a:1', httpsProxy: 'http://b:2', noProxy: '.svc,10.0.0.1' },
+    ],
+    [
+      'lower-case forms',
+      { http_proxy: 'http://a:1', https_proxy: 'https://b:2', no_proxy: 'localhost' },
+      { httpProxy: 'http://a:1', httpsProxy: 'https://b:2', noProxy: 'localhost' },
+    ],
+    [
+      'upper case wins',
+      { HTTPS_PROXY: 'http://upper:1', https_proxy: 'http://lower:2', NO_PROXY: 'a', no_proxy: 'b' },
+      { httpProxy: undefined, httpsProxy: 'http://upper:1', noProxy: 'a' },
+    ],
+    ['empty: no proxy', { HTTP_PROXY: '' }, { httpProxy: undefined, httpsProxy: undefined }],
+  ])('proxy settings from %s', (_case, env, expected) => {
+    expect(loadConfig(env).proxy).toMatchObject(expected);
+  });
+
+  it('refuses a proxy that is not an http:// or https:// URL', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ HTTPS_PROXY: 'socks5://proxy:1080', HTTP_PROXY: 'proxy:3128' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as InvalidConfigurationError).problems).toEqual([
+      'HTTP_PROXY="proxy:3128": must be an http:// or https:// proxy URL',
+      'HTTPS_PROXY="socks5://proxy:1080": must be an http:// or https:// proxy URL',
+    ]);
+  });
+
+  it("reads KES's log settings", () => {
+    const defaults = loadConfig({});
+    expect([defaults.logBasePidKey, defaults.logBaseHostnameKey, defaults.logFormat]).toEqual([
+      'pid',
+      'hostname',
+      'kes',
+    ]);
+    const set = loadConfig({ LOG_BASE_PID_KEY: 'p', LOG_BASE_HOSTNAME_KEY: 'h', LOG_FORMAT: 'flat' });
+    expect([set.logBasePidKey, set.logBaseHostnameKey, set.logFormat]).toEqual(['p', 'h', 'flat']);
+  });
 });

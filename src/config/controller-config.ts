@@ -21,6 +21,18 @@ const optionalUrl = z
   .transform((value) => value || undefined)
   .pipe(z.url().optional())
   .optional();
+/** A forward proxy: Node.js's own proxy support speaks to http:// and https:// proxies. */
+const proxyUrl = z
+  .string()
+  .trim()
+  .transform((value) => value || undefined)
+  .pipe(
+    z
+      .url()
+      .refine((value) => /^https?:\/\//i.test(value), 'must be an http:// or https:// proxy URL')
+      .optional(),
+  )
+  .optional();
 const commaList = z.string().transform((value) =>
   value
     .split(',')
@@ -41,6 +53,10 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_MESSAGE_KEY: z.string().trim().min(1).default('msg'),
   USE_HUMAN_READABLE_LOG_LEVELS: flag.default(false),
+  LOG_BASE_PID_KEY: z.string().trim().min(1).default('pid'),
+  LOG_BASE_HOSTNAME_KEY: z.string().trim().min(1).default('hostname'),
+  /** `kes`: KES's line (`message_time`, fields nested under `payload`); `flat`: pino's `time`, fields at the top. */
+  LOG_FORMAT: z.enum(['kes', 'flat']).default('kes'),
   METRICS_PORT: port.default(3001),
   ROLE_PERMITTED_ANNOTATION: z.string().trim().min(1).default('iam.amazonaws.com/permitted'),
   NAMING_PERMITTED_ANNOTATION: z
@@ -61,12 +77,30 @@ const environmentSchema = z.object({
     .default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
   AWS_REGION: z.string().trim().default('us-west-2'),
   AWS_INTERMEDIATE_ROLE_ARN: optionalText,
-  AWS_STS_ENDPOINT_TYPE: z.enum(['regional', 'legacy']).optional(),
+  // KES's default: regional STS endpoints (sts.<region>.amazonaws.com); legacy: the global sts.amazonaws.com.
+  AWS_STS_ENDPOINT_TYPE: z.enum(['regional', 'legacy']).default('regional'),
   // STS accepts 900–43200 (capped by the role's maximum); emulators accept less, which tests use.
   AWS_ASSUME_ROLE_DURATION_SECONDS: z.coerce.number().int().positive().default(3600),
   AWS_SM_ENDPOINT: optionalUrl,
   AWS_SSM_ENDPOINT: optionalUrl,
   AWS_STS_ENDPOINT: optionalUrl,
+  // The SDK's own endpoint variables, read here only so that STS knows an endpoint was configured.
+  AWS_ENDPOINT_URL: optionalUrl,
+  AWS_ENDPOINT_URL_STS: optionalUrl,
+  AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: flag.default(false),
+  // KES's development switch: every AWS service at LocalStack (or moto), each URL defaulting to :4566.
+  LOCALSTACK: flag.default(false),
+  LOCALSTACK_SM_URL: optionalUrl,
+  LOCALSTACK_SSM_URL: optionalUrl,
+  LOCALSTACK_STS_URL: optionalUrl,
+  // Outbound proxy of AWS, STS and Vault calls (not of the API server); lower-case forms as curl and KES's
+  // HTTP library read them.
+  HTTP_PROXY: proxyUrl,
+  HTTPS_PROXY: proxyUrl,
+  NO_PROXY: optionalText,
+  http_proxy: proxyUrl,
+  https_proxy: proxyUrl,
+  no_proxy: optionalText,
   SHUTDOWN_TIMEOUT_MILLISECONDS: positiveMilliseconds.default(20_000),
   KUBE_API_QPS: z.coerce.number().positive().default(100),
   KUBE_API_BURST: z.coerce.number().int().positive().default(200),
@@ -97,6 +131,10 @@ export class ControllerConfig {
   readonly logLevel: Environment['LOG_LEVEL'];
   readonly logMessageKey: string;
   readonly humanReadableLogLevels: boolean;
+  /** Field names of the process id and host name on every log line (KES's LOG_BASE_PID_KEY / _HOSTNAME_KEY). */
+  readonly logBasePidKey: string;
+  readonly logBaseHostnameKey: string;
+  readonly logFormat: Environment['LOG_FORMAT'];
   readonly metricsPort: number;
   readonly rolePermittedAnnotation: string;
   readonly namingPermittedAnnotation: string;
@@ -116,13 +154,17 @@ export class ControllerConfig {
   readonly aws: {
     readonly region: string;
     readonly intermediateRoleArn?: string;
-    readonly stsEndpointType?: 'regional' | 'legacy';
+    readonly stsEndpointType: 'regional' | 'legacy';
     /** DurationSeconds of every AssumeRole: how long assumed-role credentials live. */
     readonly assumeRoleDurationSeconds: number;
     readonly secretsManagerEndpoint?: string;
     readonly ssmEndpoint?: string;
     readonly stsEndpoint?: string;
+    /** AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL (the SDK applies it by itself; STS must know of it). */
+    readonly sdkStsEndpoint?: string;
   };
+  /** The forward proxy of outbound AWS, STS and Vault calls; see proxySettings. */
+  readonly proxy: ProxySettings;
   readonly shutdownTimeoutMs: number;
   /** Client-side budget of API-server writes per second (average) and burst. */
   readonly kubeApiQps: number;
@@ -147,6 +189,9 @@ export class ControllerConfig {
     this.logLevel = env.LOG_LEVEL;
     this.logMessageKey = env.LOG_MESSAGE_KEY;
     this.humanReadableLogLevels = env.USE_HUMAN_READABLE_LOG_LEVELS;
+    this.logBasePidKey = env.LOG_BASE_PID_KEY;
+    this.logBaseHostnameKey = env.LOG_BASE_HOSTNAME_KEY;
+    this.logFormat = env.LOG_FORMAT;
     this.metricsPort = env.METRICS_PORT;
     this.rolePermittedAnnotation = env.ROLE_PERMITTED_ANNOTATION;
     this.namingPermittedAnnotation = env.NAMING_PERMITTED_ANNOTATION;
@@ -168,10 +213,12 @@ export class ControllerConfig {
       intermediateRoleArn: env.AWS_INTERMEDIATE_ROLE_ARN,
       stsEndpointType: env.AWS_STS_ENDPOINT_TYPE,
       assumeRoleDurationSeconds: env.AWS_ASSUME_ROLE_DURATION_SECONDS,
-      secretsManagerEndpoint: env.AWS_SM_ENDPOINT,
-      ssmEndpoint: env.AWS_SSM_ENDPOINT,
-      stsEndpoint: env.AWS_STS_ENDPOINT,
+      ...awsEndpoints(env),
+      sdkStsEndpoint: env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
+        ? undefined
+        : (env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL),
     };
+    this.proxy = proxySettings(env);
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MILLISECONDS;
     this.kubeApiQps = env.KUBE_API_QPS;
     this.kubeApiBurst = env.KUBE_API_BURST;
@@ -185,6 +232,55 @@ export class ControllerConfig {
       retryPeriodMs: env.LEADER_ELECTION_RETRY_PERIOD_MILLISECONDS,
     };
   }
+}
+
+const LOCALSTACK_DEFAULT_URL = 'http://localhost:4566';
+
+/**
+ * Endpoint overrides. With LOCALSTACK on, KES pointed every service at LOCALSTACK_<service>_URL (default
+ * http://localhost:4566) whatever AWS_<service>_ENDPOINT said; so does this.
+ */
+function awsEndpoints(env: Environment) {
+  if (env.LOCALSTACK) {
+    return {
+      secretsManagerEndpoint: env.LOCALSTACK_SM_URL ?? LOCALSTACK_DEFAULT_URL,
+      ssmEndpoint: env.LOCALSTACK_SSM_URL ?? LOCALSTACK_DEFAULT_URL,
+      stsEndpoint: env.LOCALSTACK_STS_URL ?? LOCALSTACK_DEFAULT_URL,
+    };
+  }
+  return {
+    secretsManagerEndpoint: env.AWS_SM_ENDPOINT,
+    ssmEndpoint: env.AWS_SSM_ENDPOINT,
+    stsEndpoint: env.AWS_STS_ENDPOINT,
+  };
+}
+
+/** Which forward proxy outbound calls use, by the scheme of the URL called; NO_PROXY as Node.js reads it. */
+export interface ProxySettings {
+  readonly httpProxy?: string;
+  readonly httpsProxy?: string;
+  readonly noProxy?: string;
+}
+
+/**
+ * Upper-case variables win over lower-case ones. An https:// URL (every AWS endpoint) goes through
+ * HTTPS_PROXY, else HTTP_PROXY: KES sent every AWS call through HTTP_PROXY, and its HTTP library
+ * (request) fell back to HTTP_PROXY for https:// URLs too.
+ */
+export function proxySettings(env: {
+  HTTP_PROXY?: string;
+  HTTPS_PROXY?: string;
+  NO_PROXY?: string;
+  http_proxy?: string;
+  https_proxy?: string;
+  no_proxy?: string;
+}): ProxySettings {
+  const httpProxy = env.HTTP_PROXY ?? env.http_proxy;
+  return {
+    httpProxy,
+    httpsProxy: env.HTTPS_PROXY ?? env.https_proxy ?? httpProxy,
+    noProxy: env.NO_PROXY ?? env.no_proxy,
+  };
 }
 
 /** Thrown when the environment is invalid; the message lists every problem, one per line. */

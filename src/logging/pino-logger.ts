@@ -1,19 +1,27 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Logger } from 'pino';
+import { hostname } from 'node:os';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { ControllerConfig } from '../config/controller-config.js';
 
 /**
- * Builds the process logger: one JSON object per line, with KES's LOG_LEVEL, LOG_MESSAGE_KEY and
- * USE_HUMAN_READABLE_LOG_LEVELS (level names instead of pino's numbers).
+ * Builds the process logger: one JSON object per line, KES's line by default:
+ * `{"level":30,"message_time":"<ISO time>","pid":1,"hostname":"<host>","payload":{…fields},"msg":"…"}`
+ * (LOG_LEVEL, LOG_MESSAGE_KEY, USE_HUMAN_READABLE_LOG_LEVELS, LOG_BASE_PID_KEY, LOG_BASE_HOSTNAME_KEY as
+ * KES). LOG_FORMAT=flat writes pino's `time` and the fields at the top level instead.
  */
-export function createLogger(config: ControllerConfig): Logger {
-  return pino({
-    level: config.logLevel,
-    messageKey: config.logMessageKey,
-    base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: config.humanReadableLogLevels ? { level: (label) => ({ level: label }) } : undefined,
-  });
+export function createLogger(config: ControllerConfig, destination?: DestinationStream): Logger {
+  const kes = config.logFormat === 'kes';
+  return pino(
+    {
+      level: config.logLevel,
+      messageKey: config.logMessageKey,
+      base: { [config.logBasePidKey]: process.pid, [config.logBaseHostnameKey]: hostname() },
+      timestamp: kes ? () => `,"message_time":"${new Date().toISOString()}"` : pino.stdTimeFunctions.isoTime,
+      nestedKey: kes ? 'payload' : undefined,
+      formatters: config.humanReadableLogLevels ? { level: (label) => ({ level: label }) } : undefined,
+    },
+    destination,
+  );
 }
 
 /** Routes NestJS's own log calls into the pino logger, with the Nest context as a field. */

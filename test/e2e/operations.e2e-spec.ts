@@ -250,7 +250,7 @@ describe('operations: probes, metrics, leader election, shutdown, logs', () => {
     }
   });
 
-  it("honours KES's LOG_MESSAGE_KEY and USE_HUMAN_READABLE_LOG_LEVELS, one JSON object per line", async () => {
+  it("honours KES's LOG_MESSAGE_KEY and USE_HUMAN_READABLE_LOG_LEVELS, writes KES's fields, one JSON object per line", async () => {
     const controller = await ControllerProcess.start({
       LOG_MESSAGE_KEY: 'message',
       USE_HUMAN_READABLE_LOG_LEVELS: 'true',
@@ -268,5 +268,10 @@ describe('operations: probes, metrics, leader election, shutdown, logs', () => {
     expect(
       lines.every((line) => typeof line.level === 'string' && 'message' in line && !('msg' in line)),
     ).toBe(true);
+    // KES's other field names, by default: message_time, pid, hostname, and the fields under payload.
+    expect(
+      lines.find((line) => line.message === 'kubernetes-external-secrets controller started'),
+    ).toMatchObject({ pid: controller.child.pid, payload: { port: controller.port } });
+    expect(lines.every((line) => typeof line.message_time === 'string' && 'hostname' in line)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { refreshTime } from './aws-clients.js';
+import { refreshTime, stsClientOptions } from './aws-clients.js';
 
 describe('refreshTime of assumed-role credentials', () => {
   const obtainedAt = Date.parse('2026-01-01T00:00:00Z');
@@ -16,5 +16,31 @@ describe('refreshTime of assumed-role credentials', () => {
 
   it('keeps credentials without an expiry', () => {
     expect(refreshTime(undefined, obtainedAt)).toBe(Infinity);
+  });
+});
+
+describe('stsClientOptions: where AssumeRole goes', () => {
+  it.each([
+    ['regional (the default)', { stsEndpointType: 'regional' }, { useGlobalEndpoint: false }],
+    ['legacy: the global endpoint', { stsEndpointType: 'legacy' }, { useGlobalEndpoint: true }],
+    [
+      'an explicit endpoint wins over legacy',
+      { stsEndpointType: 'legacy', stsEndpoint: 'http://127.0.0.1:4566' },
+      { endpoint: 'http://127.0.0.1:4566' },
+    ],
+    [
+      "the SDK's AWS_ENDPOINT_URL(_STS) wins over legacy too",
+      { stsEndpointType: 'legacy', sdkStsEndpoint: 'https://vpce.example' },
+      { endpoint: 'https://vpce.example' },
+    ],
+    [
+      'AWS_STS_ENDPOINT wins over the SDK variables',
+      { stsEndpointType: 'regional', stsEndpoint: 'http://a:1', sdkStsEndpoint: 'http://b:2' },
+      { endpoint: 'http://a:1' },
+    ],
+  ] as const)('%s', (_case, aws, expected) => {
+    const options = stsClientOptions(aws, 'eu-west-1', undefined, undefined);
+    expect(options).toMatchObject({ region: 'eu-west-1', ...expected });
+    if ('endpoint' in expected) expect(options).not.toHaveProperty('useGlobalEndpoint');
   });
 });

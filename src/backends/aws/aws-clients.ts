@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { ControllerConfig } from '../../config/controller-config.js';
 import { ControllerMetrics } from '../../metrics/controller-metrics.js';
 import type { NormalizedSpec } from '../../sync/normalize-spec.js';
+import { OutboundHttp } from '../outbound-agents.js';
 import type { BackendIdentity } from '../secret-backend.js';
 
 /** An AWS reading identity: region and the role assumed (none: the controller's own credentials). */
@@ -34,6 +35,7 @@ export class AwsClients {
   constructor(
     private readonly config: ControllerConfig,
     private readonly metrics: ControllerMetrics,
+    private readonly outbound: OutboundHttp,
   ) {}
 
   identityFor(backendType: string, spec: NormalizedSpec): AwsIdentity {
@@ -80,7 +82,23 @@ export class AwsClients {
       // the work queue's backoff, so one throttled call never holds a worker for long.
       maxAttempts: 3,
       retryMode: 'standard',
+      requestHandler: this.requestHandler(),
     };
+  }
+
+  /** The SDK's Node.js handler, on the shared agents (so through the forward proxy when one is set). */
+  private requestHandler() {
+    return { httpAgent: this.outbound.http, httpsAgent: this.outbound.https };
+  }
+
+  /**
+   * An STS client of this package for AssumeRole in `region`. AWS_STS_ENDPOINT (or LOCALSTACK_STS_URL, or
+   * the SDK's AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL) wins; otherwise AWS_STS_ENDPOINT_TYPE picks
+   * sts.<region>.amazonaws.com (`regional`, KES's default) or the global sts.amazonaws.com (`legacy`, for the
+   * regions that had it; the SDK signs those calls for us-east-1).
+   */
+  private stsClient(region: string, credentials: AwsCredentialIdentityProvider | undefined): STSClient {
+    return new STSClient(stsClientOptions(this.config.aws, region, credentials, this.requestHandler()));
   }
 
   /** Assumed-role credentials, optionally through AWS_INTERMEDIATE_ROLE_ARN, cached until near expiry. */
@@ -88,31 +106,36 @@ export class AwsClients {
     const key = `${region}|${roleArn}`;
     let provider = this.roleCredentials.get(key);
     if (!provider) {
-      const stsOptions = { region, endpoint: this.config.aws.stsEndpoint };
-      const sessionSeconds = this.config.aws.assumeRoleDurationSeconds;
       const intermediate = this.config.aws.intermediateRoleArn;
       const masterCredentials = intermediate
-        ? this.memoized(
-            fromTemporaryCredentials({
-              params: {
-                RoleArn: intermediate,
-                RoleSessionName: ROLE_SESSION_NAME,
-                DurationSeconds: sessionSeconds,
-              },
-              clientConfig: stsOptions,
-            }),
-          )
+        ? this.memoized(this.assumeRole(this.stsClient(region, undefined), intermediate))
         : undefined;
-      provider = this.memoized(
-        fromTemporaryCredentials({
-          params: { RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME, DurationSeconds: sessionSeconds },
-          masterCredentials,
-          clientConfig: stsOptions,
-        }),
-      );
+      provider = this.memoized(this.assumeRole(this.stsClient(region, masterCredentials), roleArn));
       this.roleCredentials.set(key, provider);
     }
     return provider;
+  }
+
+  /** One AssumeRole call per invocation, signed with the STS client's credentials (default chain if none). */
+  private assumeRole(sts: STSClient, roleArn: string): AwsCredentialIdentityProvider {
+    return async () => {
+      const { Credentials: credentials } = await sts.send(
+        new AssumeRoleCommand({
+          RoleArn: roleArn,
+          RoleSessionName: ROLE_SESSION_NAME,
+          DurationSeconds: this.config.aws.assumeRoleDurationSeconds,
+        }),
+      );
+      if (!credentials?.AccessKeyId || !credentials.SecretAccessKey) {
+        throw new Error(`STS AssumeRole of ${roleArn} returned no credentials`);
+      }
+      return {
+        accessKeyId: credentials.AccessKeyId,
+        secretAccessKey: credentials.SecretAccessKey,
+        sessionToken: credentials.SessionToken,
+        expiration: credentials.Expiration,
+      };
+    };
   }
 
   /** Credentials from `source`, kept until their refresh time; one STS call at a time. */
@@ -148,4 +171,26 @@ export function refreshTime(expiration: Date | undefined, obtainedAt: number): n
   return (
     expiration.getTime() - Math.min(CREDENTIAL_REFRESH_MARGIN_MS, lifetime * CREDENTIAL_REFRESH_MARGIN_SHARE)
   );
+}
+
+/**
+ * The STS client's options: an explicit endpoint wins over AWS_STS_ENDPOINT_TYPE (pure, table-tested). The
+ * SDK's AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL count as explicit: with the global-endpoint flag on, the SDK
+ * would send to that URL but sign for us-east-1, which a regional endpoint (e.g. a VPC endpoint) refuses.
+ */
+export function stsClientOptions<Handler>(
+  aws: Pick<ControllerConfig['aws'], 'stsEndpoint' | 'sdkStsEndpoint' | 'stsEndpointType'>,
+  region: string,
+  credentials: AwsCredentialIdentityProvider | undefined,
+  requestHandler: Handler,
+) {
+  const endpoint = aws.stsEndpoint ?? aws.sdkStsEndpoint;
+  return {
+    region,
+    credentials,
+    requestHandler,
+    maxAttempts: 3,
+    retryMode: 'standard',
+    ...(endpoint ? { endpoint } : { useGlobalEndpoint: aws.stsEndpointType === 'legacy' }),
+  };
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import nodeVault from 'node-vault';
 import type { ControllerMetrics } from '../../metrics/controller-metrics.js';
 import { BackendError, sanitizeErrorText, toBackendError } from '../backend-errors.js';
+import type { OutboundAgents } from '../outbound-agents.js';
 
 export interface VaultSessionOptions {
   readonly address: string;
@@ -11,6 +12,8 @@ export interface VaultSessionOptions {
   readonly serviceAccountTokenPath: string;
   /** Renew when less than this remains of the token's TTL. */
   readonly renewThresholdMs: number;
+  /** Connection pools, with the forward proxy (HTTP_PROXY / HTTPS_PROXY / NO_PROXY) when one is set. */
+  readonly agents: OutboundAgents;
 }
 
 /** An HTTP answer from Vault, as node-vault reports it. */
@@ -41,7 +44,9 @@ export class VaultSession {
       namespace: options.namespace,
       // node-vault's debug output includes request bodies (tokens); it stays off.
       debug: () => undefined,
-      requestOptions: { timeout: 10_000 },
+      // node-vault hands these agents to axios; an agent with its own proxy environment also stops axios from
+      // applying its own reading of the proxy variables.
+      requestOptions: { timeout: 10_000, httpAgent: options.agents.http, httpsAgent: options.agents.https },
     });
   }
 

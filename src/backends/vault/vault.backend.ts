@@ -3,6 +3,7 @@ import { ControllerConfig } from '../../config/controller-config.js';
 import { ControllerMetrics } from '../../metrics/controller-metrics.js';
 import { InvalidSpecError, type NormalizedSpec } from '../../sync/normalize-spec.js';
 import { BackendError, toBackendError } from '../backend-errors.js';
+import { OutboundHttp } from '../outbound-agents.js';
 import { RegisterSecretBackend } from '../register-secret-backend.decorator.js';
 import {
   RemoteKeyNotFoundError,
@@ -34,6 +35,7 @@ export class VaultBackend implements SecretBackend<VaultIdentity> {
   constructor(
     private readonly config: ControllerConfig,
     private readonly metrics: ControllerMetrics,
+    private readonly outbound: OutboundHttp,
   ) {}
 
   identityFor(spec: NormalizedSpec): VaultIdentity {
@@ -100,6 +102,7 @@ export class VaultBackend implements SecretBackend<VaultIdentity> {
           role: identity.role,
           serviceAccountTokenPath: this.config.vault.serviceAccountTokenPath,
           renewThresholdMs: this.config.vault.tokenRenewThresholdMs,
+          agents: this.outbound,
         },
         this.metrics,
       );
