@@ -18,6 +18,48 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
     },
   },
+  // The layers (README, "How a sync works"): domain/ is the ground floor and imports nothing of the app; the I/O
+  // layers and the process plumbing never import sync/, the layer that uses them.
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', '@nestjs/*'],
+              message: 'domain/ is the ground floor: it imports only itself (and types of @kubernetes/client-node).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: [
+      'src/kubernetes/**/*.ts',
+      'src/backends/**/*.ts',
+      'src/config/**/*.ts',
+      'src/logging/**/*.ts',
+      'src/lifecycle/**/*.ts',
+      'src/metrics/**/*.ts',
+      'src/health/**/*.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/sync/*', '**/sync'],
+              message: 'sync/ uses this layer, never the reverse: move what both need to domain/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],

@@ -5,13 +5,12 @@
 export { runController, type ExtensionModule, type RunControllerOptions } from './controller.js';
 export { AppModule } from './app.module.js';
 export { RegisterSecretBackend } from './backends/register-secret-backend.decorator.js';
+export type { BackendIdentity, SecretBackend } from './backends/secret-backend.js';
 export {
   RemoteKeyNotFoundError,
   requestKey,
-  type BackendIdentity,
   type RemoteRequest,
   type RemoteValue,
-  type SecretBackend,
-} from './backends/secret-backend.js';
+} from './domain/remote-value.js';
 export { BackendError } from './backends/backend-errors.js';
-export type { BackendFieldSchema, NormalizedSpec, RemoteVersion } from './sync/normalize-spec.js';
+export type { BackendFieldSchema, NormalizedSpec, RemoteVersion } from './domain/normalize-spec.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ControllerConfig } from '../config/controller-config.js';
 import { BackendError } from './backend-errors.js';
-import { requestKey, type RemoteRequest, type RemoteValue, type SecretBackend } from './secret-backend.js';
+import { type SecretBackend } from './secret-backend.js';
+import { requestKey, type RemoteRequest, type RemoteValue } from '../domain/remote-value.js';
 import { planCalls, ValueFetcher } from './value-fetcher.service.js';
 
 /** A backend that counts its calls and fails while `failing` is set. */

@@ -2,13 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { ControllerConfig } from '../config/controller-config.js';
 import { backoffDelay } from '../domain/backoff.js';
 import { BackendError, toBackendError } from './backend-errors.js';
-import {
-  requestKey,
-  type BackendIdentity,
-  type RemoteRequest,
-  type RemoteValue,
-  type SecretBackend,
-} from './secret-backend.js';
+import { type BackendIdentity, type SecretBackend } from './secret-backend.js';
+import { requestKey, type RemoteRequest, type RemoteValue } from '../domain/remote-value.js';
 
 /** How long requests from concurrent reconciles are gathered into one batch. */
 const COALESCE_WINDOW_MS = 5;

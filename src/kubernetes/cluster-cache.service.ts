@@ -12,8 +12,8 @@ import { ControllerConfig } from '../config/controller-config.js';
 import { ProbeRegistry } from '../health/probe-registry.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
-import type { ExternalSecret } from '../sync/external-secret.js';
-import { digestSecretData, MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../sync/secret-manifest.js';
+import type { ExternalSecret } from '../domain/external-secret.js';
+import { digestSecretData, MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../domain/secret-manifest.js';
 import {
   EXTERNAL_SECRET_GROUP,
   EXTERNAL_SECRET_PLURAL,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logging.constants.js';
-import type { ExternalSecret } from '../sync/external-secret.js';
+import type { ExternalSecret } from '../domain/external-secret.js';
 import { apiCall, isNamespaceTerminating } from './api-errors.js';
 import { WriteRateLimiter } from './write-rate-limiter.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';

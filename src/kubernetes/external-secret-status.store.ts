@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import type { ExternalSecretStatus } from '../sync/external-secret.js';
+import type { ExternalSecretStatus } from '../domain/external-secret.js';
 import { apiCall } from './api-errors.js';
 import { WriteRateLimiter } from './write-rate-limiter.js';
 import {

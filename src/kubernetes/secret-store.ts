@@ -6,7 +6,7 @@ import {
   type KubeConfig,
   type V1Secret,
 } from '@kubernetes/client-node';
-import type { DesiredSecret } from '../sync/secret-manifest.js';
+import type { DesiredSecret } from '../domain/secret-manifest.js';
 import { apiCall, statusCodeOf } from './api-errors.js';
 import { WriteRateLimiter } from './write-rate-limiter.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';

@@ -3,12 +3,8 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { sanitizeErrorText } from '../backends/backend-errors.js';
 import { BackendRegistry } from '../backends/backend-registry.js';
-import {
-  requestKey,
-  type BackendIdentity,
-  type RemoteRequest,
-  type SecretBackend,
-} from '../backends/secret-backend.js';
+import { type BackendIdentity, type SecretBackend } from '../backends/secret-backend.js';
+import { requestKey, type RemoteRequest } from '../domain/remote-value.js';
 import { ValueFetcher } from '../backends/value-fetcher.service.js';
 import { ControllerConfig } from '../config/controller-config.js';
 import { ClusterCache } from '../kubernetes/cluster-cache.service.js';
@@ -17,10 +13,15 @@ import { ExternalSecretStatusStore } from '../kubernetes/external-secret-status.
 import { SecretStore } from '../kubernetes/secret-store.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
-import { accessDenialReason } from './access-policy.js';
-import type { ExternalSecret } from './external-secret.js';
-import { normalizeSpec, withBackendFields, type NormalizedSpec, type ValueSource } from './normalize-spec.js';
-import { buildSecretData, ValueError } from './secret-data.js';
+import { accessDenialReason } from '../domain/access-policy.js';
+import type { ExternalSecret } from '../domain/external-secret.js';
+import {
+  normalizeSpec,
+  withBackendFields,
+  type NormalizedSpec,
+  type ValueSource,
+} from '../domain/normalize-spec.js';
+import { buildSecretData, ValueError } from '../domain/secret-data.js';
 import {
   assertSecretFits,
   buildDesiredSecret,
@@ -28,9 +29,9 @@ import {
   replacementReason,
   secretNeedsWrite,
   writtenDigest,
-} from './secret-manifest.js';
+} from '../domain/secret-manifest.js';
 import { classifyFailure, SyncFailure } from './sync-failure.js';
-import { isNewFailure, nextStatus, type SyncOutcome } from './sync-status.js';
+import { isNewFailure, nextStatus, type SyncOutcome } from '../domain/sync-status.js';
 import type { WorkItem, WorkResult } from './work-queue.js';
 
 /** What an ExternalSecret reads, kept so that the refresh scheduler can prefetch a whole identity at once. */

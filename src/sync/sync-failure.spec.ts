@@ -1,13 +1,13 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { BackendError } from '../backends/backend-errors.js';
-import { RemoteKeyNotFoundError } from '../backends/secret-backend.js';
+import { RemoteKeyNotFoundError } from '../domain/remote-value.js';
 import { KubeApiError } from '../kubernetes/api-errors.js';
-import { InvalidSpecError } from './normalize-spec.js';
-import { ValueError } from './secret-data.js';
-import { SecretTooLargeError } from './secret-manifest.js';
+import { InvalidSpecError } from '../domain/normalize-spec.js';
+import { ValueError } from '../domain/secret-data.js';
+import { SecretTooLargeError } from '../domain/secret-manifest.js';
 import { classifyFailure, SyncFailure } from './sync-failure.js';
-import { TemplateError } from './template.js';
+import { TemplateError } from '../domain/template.js';
 
 const refused = (code: number) =>
   new KubeApiError('apply secrets a/b', new ApiException(code, 'x', JSON.stringify({ message: 'no' }), {}));

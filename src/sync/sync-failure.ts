@@ -1,11 +1,11 @@
 import { BackendError, sanitizeErrorText } from '../backends/backend-errors.js';
-import { RemoteKeyNotFoundError } from '../backends/secret-backend.js';
+import { RemoteKeyNotFoundError } from '../domain/remote-value.js';
 import { KubeApiError } from '../kubernetes/api-errors.js';
 import { EventReason } from '../kubernetes/event-recorder.js';
-import { InvalidSpecError } from './normalize-spec.js';
-import { ValueError } from './secret-data.js';
-import { SecretTooLargeError } from './secret-manifest.js';
-import { TemplateError } from './template.js';
+import { InvalidSpecError } from '../domain/normalize-spec.js';
+import { ValueError } from '../domain/secret-data.js';
+import { SecretTooLargeError } from '../domain/secret-manifest.js';
+import { TemplateError } from '../domain/template.js';
 
 /** A sync failure with the reason and message that status, the event and the log line carry. */
 export class SyncFailure extends Error {

@@ -8,7 +8,7 @@ import { ClusterCache, type ClusterEventListener } from '../kubernetes/cluster-c
 import { LeaderElector } from '../kubernetes/leader-election.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
-import type { ExternalSecret } from './external-secret.js';
+import type { ExternalSecret } from '../domain/external-secret.js';
 import { Reconciler, type FetchPlan } from './reconciler.service.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
 import { WorkQueue, type WorkItem, type WorkResult } from './work-queue.js';

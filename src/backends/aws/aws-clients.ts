@@ -5,7 +5,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { ControllerConfig } from '../../config/controller-config.js';
 import { ControllerMetrics } from '../../metrics/controller-metrics.js';
-import type { NormalizedSpec } from '../../sync/normalize-spec.js';
+import type { NormalizedSpec } from '../../domain/normalize-spec.js';
 import { OutboundHttp } from '../outbound-agents.js';
 import type { BackendIdentity } from '../secret-backend.js';
 

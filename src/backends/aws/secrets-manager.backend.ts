@@ -5,16 +5,16 @@ import {
   type GetSecretValueCommandOutput,
 } from '@aws-sdk/client-secrets-manager';
 import { ControllerMetrics } from '../../metrics/controller-metrics.js';
-import type { NormalizedSpec } from '../../sync/normalize-spec.js';
+import type { NormalizedSpec } from '../../domain/normalize-spec.js';
 import { toBackendError } from '../backend-errors.js';
 import { RegisterSecretBackend } from '../register-secret-backend.decorator.js';
+import { type SecretBackend } from '../secret-backend.js';
 import {
   RemoteKeyNotFoundError,
   requestKey,
   type RemoteRequest,
   type RemoteValue,
-  type SecretBackend,
-} from '../secret-backend.js';
+} from '../../domain/remote-value.js';
 import { AwsClients, type AwsIdentity } from './aws-clients.js';
 
 const BACKEND = 'secretsManager';

@@ -1,18 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { ControllerConfig } from '../../config/controller-config.js';
 import { ControllerMetrics } from '../../metrics/controller-metrics.js';
-import { InvalidSpecError, type NormalizedSpec } from '../../sync/normalize-spec.js';
+import { InvalidSpecError, type NormalizedSpec } from '../../domain/normalize-spec.js';
 import { BackendError, toBackendError } from '../backend-errors.js';
 import { OutboundHttp } from '../outbound-agents.js';
 import { RegisterSecretBackend } from '../register-secret-backend.decorator.js';
+import { type BackendIdentity, type SecretBackend } from '../secret-backend.js';
 import {
   RemoteKeyNotFoundError,
   requestKey,
-  type BackendIdentity,
   type RemoteRequest,
   type RemoteValue,
-  type SecretBackend,
-} from '../secret-backend.js';
+} from '../../domain/remote-value.js';
 import { VaultSession, vaultStatusOf } from './vault-session.js';
 
 export interface VaultIdentity extends BackendIdentity {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RemoteValue } from '../backends/secret-backend.js';
+import type { RemoteValue } from './remote-value.js';
 import type { ValueSource } from './normalize-spec.js';
 import { buildSecretData, ValueError } from './secret-data.js';
 

@@ -1,4 +1,4 @@
-import type { RemoteValue } from '../backends/secret-backend.js';
+import type { RemoteValue } from './remote-value.js';
 import type { ValueSource } from './normalize-spec.js';
 import { getProperty } from './property-path.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RemoteValue } from '../backends/secret-backend.js';
+import type { RemoteValue } from './remote-value.js';
 import { accessDenialReason } from './access-policy.js';
 import type { ExternalSecret } from './external-secret.js';
 import { InvalidSpecError, normalizeSpec } from './normalize-spec.js';
