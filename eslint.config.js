@@ -29,7 +29,8 @@ export default tseslint.config(
           patterns: [
             {
               group: ['../*', '@nestjs/*'],
-              message: 'domain/ is the ground floor: it imports only itself (and types of @kubernetes/client-node).',
+              message:
+                'domain/ is the ground floor: it imports only itself (and types of @kubernetes/client-node).',
             },
           ],
         },
