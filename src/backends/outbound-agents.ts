@@ -1,7 +1,8 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { Injectable } from '@nestjs/common';
-import { ControllerConfig, type ProxySettings } from '../config/controller-config.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { CONTROLLER_CONFIG } from '../config/config.constants.js';
+import type { ControllerConfig, ProxySettings } from '../config/controller-config.js';
 
 /** The connection pools of every outbound AWS, STS and Vault call. */
 export interface OutboundAgents {
@@ -39,7 +40,7 @@ export class OutboundHttp implements OutboundAgents {
   readonly http: HttpAgent;
   readonly https: HttpsAgent;
 
-  constructor(config: ControllerConfig) {
+  constructor(@Inject(CONTROLLER_CONFIG) config: ControllerConfig) {
     ({ http: this.http, https: this.https } = createOutboundAgents(config.proxy));
   }
 }

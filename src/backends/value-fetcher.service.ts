@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { ControllerConfig } from '../config/controller-config.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { CONTROLLER_CONFIG } from '../config/config.constants.js';
+import type { ControllerConfig } from '../config/controller-config.js';
 import { backoffDelay } from '../domain/backoff.js';
 import { BackendError, toBackendError } from './backend-errors.js';
 import { type BackendIdentity, type SecretBackend } from './secret-backend.js';
@@ -73,7 +74,7 @@ export class ValueFetcher {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Map<string, { until: number; failures: number; error: BackendError }>();
 
-  constructor(private readonly config: ControllerConfig) {}
+  constructor(@Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig) {}
 
   /**
    * Values for the requests, each fetched no earlier than `freshAfter` (epoch ms). The map holds an Error for a

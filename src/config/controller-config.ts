@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 
@@ -118,121 +117,79 @@ const environmentSchema = z.object({
   EXTENSION_MODULES: z.string().optional(),
 });
 
-type Environment = z.infer<typeof environmentSchema>;
+type Environment = z.output<typeof environmentSchema>;
 
-/** Typed, validated configuration injected wherever the controller needs a setting. */
-export class ControllerConfig {
-  readonly pollerIntervalMs: number;
-  readonly pollingDisabled: boolean;
-  readonly watchTimeoutMs: number;
-  /** Empty means every namespace. */
-  readonly watchedNamespaces: readonly string[];
-  readonly instanceId: string;
-  readonly logLevel: Environment['LOG_LEVEL'];
-  readonly logMessageKey: string;
-  readonly humanReadableLogLevels: boolean;
-  /** Field names of the process id and host name on every log line (KES's LOG_BASE_PID_KEY / _HOSTNAME_KEY). */
-  readonly logBasePidKey: string;
-  readonly logBaseHostnameKey: string;
-  readonly logFormat: Environment['LOG_FORMAT'];
-  readonly metricsPort: number;
-  readonly rolePermittedAnnotation: string;
-  readonly namingPermittedAnnotation: string;
-  readonly enforceNamespaceAnnotations: boolean;
-  /** Whether templates may ask for kubernetes.io/service-account-token and bootstrap.kubernetes.io/token. */
-  readonly allowTokenSecretTypes: boolean;
-  readonly vault: {
-    readonly address?: string;
-    readonly namespace?: string;
-    /** Renew a token when less than this many milliseconds of its TTL remain (KES: three poll intervals). */
-    readonly tokenRenewThresholdMs: number;
-    readonly defaultMountPoint?: string;
-    readonly defaultRole?: string;
-    /** The ServiceAccount token presented at Vault's Kubernetes auth; re-read at every login, so rotation works. */
-    readonly serviceAccountTokenPath: string;
-  };
-  readonly aws: {
-    readonly region: string;
-    readonly intermediateRoleArn?: string;
-    readonly stsEndpointType: 'regional' | 'legacy';
-    /** DurationSeconds of every AssumeRole: how long assumed-role credentials live. */
-    readonly assumeRoleDurationSeconds: number;
-    readonly secretsManagerEndpoint?: string;
-    readonly ssmEndpoint?: string;
-    readonly stsEndpoint?: string;
-    /** AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL (the SDK applies it by itself; STS must know of it). */
-    readonly sdkStsEndpoint?: string;
-  };
-  /** The forward proxy of outbound AWS, STS and Vault calls; see proxySettings. */
-  readonly proxy: ProxySettings;
-  readonly shutdownTimeoutMs: number;
-  /** Client-side budget of API-server writes per second (average) and burst. */
-  readonly kubeApiQps: number;
-  readonly kubeApiBurst: number;
-  readonly leaderElection: {
-    readonly enabled: boolean;
-    readonly namespace: string;
-    readonly leaseName: string;
-    /** This replica's name in the Lease: the pod name (or host name) plus a random suffix. */
-    readonly identity: string;
-    readonly leaseDurationMs: number;
-    readonly renewDeadlineMs: number;
-    readonly retryPeriodMs: number;
-  };
-
-  constructor(env: Environment) {
-    this.pollerIntervalMs = env.POLLER_INTERVAL_MILLISECONDS;
-    this.pollingDisabled = env.DISABLE_POLLING;
-    this.watchTimeoutMs = env.WATCH_TIMEOUT;
-    this.watchedNamespaces = env.WATCHED_NAMESPACES;
-    this.instanceId = env.INSTANCE_ID;
-    this.logLevel = env.LOG_LEVEL;
-    this.logMessageKey = env.LOG_MESSAGE_KEY;
-    this.humanReadableLogLevels = env.USE_HUMAN_READABLE_LOG_LEVELS;
-    this.logBasePidKey = env.LOG_BASE_PID_KEY;
-    this.logBaseHostnameKey = env.LOG_BASE_HOSTNAME_KEY;
-    this.logFormat = env.LOG_FORMAT;
-    this.metricsPort = env.METRICS_PORT;
-    this.rolePermittedAnnotation = env.ROLE_PERMITTED_ANNOTATION;
-    this.namingPermittedAnnotation = env.NAMING_PERMITTED_ANNOTATION;
-    this.enforceNamespaceAnnotations = env.ENFORCE_NAMESPACE_ANNOTATIONS;
-    this.allowTokenSecretTypes = env.ALLOW_TOKEN_SECRET_TYPES;
-    this.vault = {
+/**
+ * The typed configuration, as the schema's transform yields it: the names the code reads, grouped, with the
+ * derived values (Vault's renew threshold, the endpoints LOCALSTACK implies, the proxy) computed once.
+ */
+function toConfig(env: Environment) {
+  return {
+    pollerIntervalMs: env.POLLER_INTERVAL_MILLISECONDS,
+    pollingDisabled: env.DISABLE_POLLING,
+    watchTimeoutMs: env.WATCH_TIMEOUT,
+    /** Empty means every namespace. */
+    watchedNamespaces: env.WATCHED_NAMESPACES as readonly string[],
+    instanceId: env.INSTANCE_ID,
+    logLevel: env.LOG_LEVEL,
+    logMessageKey: env.LOG_MESSAGE_KEY,
+    humanReadableLogLevels: env.USE_HUMAN_READABLE_LOG_LEVELS,
+    /** Field names of the process id and host name on every log line (KES's LOG_BASE_PID_KEY / _HOSTNAME_KEY). */
+    logBasePidKey: env.LOG_BASE_PID_KEY,
+    logBaseHostnameKey: env.LOG_BASE_HOSTNAME_KEY,
+    logFormat: env.LOG_FORMAT,
+    metricsPort: env.METRICS_PORT,
+    rolePermittedAnnotation: env.ROLE_PERMITTED_ANNOTATION,
+    namingPermittedAnnotation: env.NAMING_PERMITTED_ANNOTATION,
+    enforceNamespaceAnnotations: env.ENFORCE_NAMESPACE_ANNOTATIONS,
+    /** Whether templates may ask for kubernetes.io/service-account-token and bootstrap.kubernetes.io/token. */
+    allowTokenSecretTypes: env.ALLOW_TOKEN_SECRET_TYPES,
+    vault: {
       address: env.VAULT_ADDR,
       namespace: env.VAULT_NAMESPACE,
+      /** Renew a token when less than this many milliseconds of its TTL remain (KES: three poll intervals). */
       tokenRenewThresholdMs:
         env.VAULT_TOKEN_RENEW_THRESHOLD !== undefined
           ? env.VAULT_TOKEN_RENEW_THRESHOLD * 1000
           : 3 * env.POLLER_INTERVAL_MILLISECONDS,
       defaultMountPoint: env.DEFAULT_VAULT_MOUNT_POINT,
       defaultRole: env.DEFAULT_VAULT_ROLE,
+      /** The ServiceAccount token presented at Vault's Kubernetes auth; re-read at every login, so rotation works. */
       serviceAccountTokenPath: env.SERVICE_ACCOUNT_TOKEN_PATH,
-    };
-    this.aws = {
+    },
+    aws: {
       region: env.AWS_REGION,
       intermediateRoleArn: env.AWS_INTERMEDIATE_ROLE_ARN,
       stsEndpointType: env.AWS_STS_ENDPOINT_TYPE,
+      /** DurationSeconds of every AssumeRole: how long assumed-role credentials live. */
       assumeRoleDurationSeconds: env.AWS_ASSUME_ROLE_DURATION_SECONDS,
       ...awsEndpoints(env),
+      /** AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL (the SDK applies it by itself; STS must know of it). */
       sdkStsEndpoint: env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
         ? undefined
         : (env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL),
-    };
-    this.proxy = proxySettings(env);
-    this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MILLISECONDS;
-    this.kubeApiQps = env.KUBE_API_QPS;
-    this.kubeApiBurst = env.KUBE_API_BURST;
-    this.leaderElection = {
+    },
+    /** The forward proxy of outbound AWS, STS and Vault calls; see proxySettings. */
+    proxy: proxySettings(env),
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MILLISECONDS,
+    /** Client-side budget of API-server writes per second (average) and burst. */
+    kubeApiQps: env.KUBE_API_QPS,
+    kubeApiBurst: env.KUBE_API_BURST,
+    leaderElection: {
       enabled: env.LEADER_ELECTION,
       namespace: env.LEADER_ELECTION_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
       leaseName: env.LEADER_ELECTION_LEASE_NAME,
-      identity: `${env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`,
+      /** The pod (or host) name; the elector adds a random suffix, so a restarted pod is a new candidate. */
+      candidateName: env.POD_NAME ?? hostname(),
       leaseDurationMs: env.LEADER_ELECTION_LEASE_DURATION_MILLISECONDS,
       renewDeadlineMs: env.LEADER_ELECTION_RENEW_DEADLINE_MILLISECONDS,
       retryPeriodMs: env.LEADER_ELECTION_RETRY_PERIOD_MILLISECONDS,
-    };
-  }
+    },
+  };
 }
+
+/** Typed, validated configuration, injected as CONTROLLER_CONFIG wherever the controller needs a setting. */
+export type ControllerConfig = ReturnType<typeof toConfig>;
 
 const LOCALSTACK_DEFAULT_URL = 'http://localhost:4566';
 
@@ -321,5 +278,5 @@ export function loadConfig(env: NodeJS.ProcessEnv): ControllerConfig {
       }),
     );
   }
-  return new ControllerConfig(result.data);
+  return toConfig(result.data);
 }

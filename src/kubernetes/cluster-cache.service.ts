@@ -8,7 +8,8 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ControllerConfig } from '../config/controller-config.js';
+import { CONTROLLER_CONFIG } from '../config/config.constants.js';
+import type { ControllerConfig } from '../config/controller-config.js';
 import { ProbeRegistry } from '../health/probe-registry.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
@@ -48,7 +49,7 @@ export class ClusterCache {
 
   constructor(
     @Inject(KUBE_CONFIG) private readonly kubeConfig: KubeConfig,
-    private readonly config: ControllerConfig,
+    @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
     private readonly probes: ProbeRegistry,
     private readonly metrics: ControllerMetrics,
     @Inject(LOGGER) private readonly logger: Logger,

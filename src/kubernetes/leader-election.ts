@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ControllerConfig } from '../config/controller-config.js';
+import { CONTROLLER_CONFIG } from '../config/config.constants.js';
+import type { ControllerConfig } from '../config/controller-config.js';
 import { jittered } from '../domain/backoff.js';
 import { decideLeaseStep, mustStopLeading, type LeaseObservation } from '../domain/lease-decision.js';
 import { failFast } from '../lifecycle/process-guards.js';
@@ -34,7 +36,7 @@ export class LeaderElector {
 
   constructor(
     @Inject(KUBE_CONFIG) kubeConfig: KubeConfig,
-    private readonly config: ControllerConfig,
+    @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
     private readonly metrics: ControllerMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -42,6 +44,7 @@ export class LeaderElector {
   }
 
   start(callbacks: LeadershipCallbacks): void {
+    this.identity = `${this.config.leaderElection.candidateName}_${randomBytes(4).toString('hex')}`;
     this.callbacks = callbacks;
     this.metrics.leader.set(0);
     this.scheduleCycle(0);
@@ -78,9 +81,8 @@ export class LeaderElector {
     }
   }
 
-  private get identity() {
-    return this.config.leaderElection.identity;
-  }
+  /** This replica's name in the Lease: the pod (or host) name and a random suffix, chosen when it starts. */
+  private identity = '';
   private get leaseName() {
     return this.config.leaderElection.leaseName;
   }

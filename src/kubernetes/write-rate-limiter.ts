@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { ControllerConfig } from '../config/controller-config.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { CONTROLLER_CONFIG } from '../config/config.constants.js';
+import type { ControllerConfig } from '../config/controller-config.js';
 
 /**
  * A token bucket for this controller's API-server writes (Secrets, status, events): at most KUBE_API_QPS per
@@ -12,7 +13,7 @@ export class WriteRateLimiter {
   private lastRefill = Date.now();
   private waiting: Promise<void> = Promise.resolve();
 
-  constructor(private readonly config: ControllerConfig) {
+  constructor(@Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig) {
     this.tokens = config.kubeApiBurst;
   }
 

@@ -6,7 +6,8 @@ import { BackendRegistry } from '../backends/backend-registry.js';
 import { type BackendIdentity, type SecretBackend } from '../backends/secret-backend.js';
 import { requestKey, type RemoteRequest } from '../domain/remote-value.js';
 import { ValueFetcher } from '../backends/value-fetcher.service.js';
-import { ControllerConfig } from '../config/controller-config.js';
+import { CONTROLLER_CONFIG } from '../config/config.constants.js';
+import type { ControllerConfig } from '../config/controller-config.js';
 import { ClusterCache } from '../kubernetes/cluster-cache.service.js';
 import { EventReason, EventRecorder } from '../kubernetes/event-recorder.js';
 import { ExternalSecretStatusStore } from '../kubernetes/external-secret-status.store.js';
@@ -84,7 +85,7 @@ export class Reconciler {
   private readonly lastWrites = new Map<string, LastWrite>();
 
   constructor(
-    private readonly config: ControllerConfig,
+    @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
     private readonly cluster: ClusterCache,
     private readonly backends: BackendRegistry,
     private readonly fetcher: ValueFetcher,

@@ -3,7 +3,8 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ValueFetcher } from '../backends/value-fetcher.service.js';
-import { ControllerConfig } from '../config/controller-config.js';
+import { CONTROLLER_CONFIG } from '../config/config.constants.js';
+import type { ControllerConfig } from '../config/controller-config.js';
 import { ClusterCache, type ClusterEventListener } from '../kubernetes/cluster-cache.service.js';
 import { LeaderElector } from '../kubernetes/leader-election.js';
 import { LOGGER } from '../logging/logging.constants.js';
@@ -37,7 +38,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
   private readonly namespacePolicies = new Map<string, string>();
 
   constructor(
-    private readonly config: ControllerConfig,
+    @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
     private readonly cluster: ClusterCache,
     private readonly reconciler: Reconciler,
     private readonly fetcher: ValueFetcher,

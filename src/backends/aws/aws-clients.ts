@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import { ControllerConfig } from '../../config/controller-config.js';
+import { CONTROLLER_CONFIG } from '../../config/config.constants.js';
+import type { ControllerConfig } from '../../config/controller-config.js';
 import { ControllerMetrics } from '../../metrics/controller-metrics.js';
 import type { NormalizedSpec } from '../../domain/normalize-spec.js';
 import { OutboundHttp } from '../outbound-agents.js';
@@ -33,7 +34,7 @@ export class AwsClients {
   private readonly roleCredentials = new Map<string, AwsCredentialIdentityProvider>();
 
   constructor(
-    private readonly config: ControllerConfig,
+    @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
     private readonly metrics: ControllerMetrics,
     private readonly outbound: OutboundHttp,
   ) {}
@@ -179,7 +180,10 @@ export function refreshTime(expiration: Date | undefined, obtainedAt: number): n
  * would send to that URL but sign for us-east-1, which a regional endpoint (e.g. a VPC endpoint) refuses.
  */
 export function stsClientOptions<Handler>(
-  aws: Pick<ControllerConfig['aws'], 'stsEndpoint' | 'sdkStsEndpoint' | 'stsEndpointType'>,
+  aws: Pick<ControllerConfig['aws'], 'stsEndpointType'> & {
+    readonly stsEndpoint?: string;
+    readonly sdkStsEndpoint?: string;
+  },
   region: string,
   credentials: AwsCredentialIdentityProvider | undefined,
   requestHandler: Handler,

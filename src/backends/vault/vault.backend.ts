@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { ControllerConfig } from '../../config/controller-config.js';
+import { Inject, Injectable } from '@nestjs/common';
+import { CONTROLLER_CONFIG } from '../../config/config.constants.js';
+import type { ControllerConfig } from '../../config/controller-config.js';
 import { ControllerMetrics } from '../../metrics/controller-metrics.js';
 import { InvalidSpecError, type NormalizedSpec } from '../../domain/normalize-spec.js';
 import { BackendError, toBackendError } from '../backend-errors.js';
@@ -32,7 +33,7 @@ export class VaultBackend implements SecretBackend<VaultIdentity> {
   private readonly sessions = new Map<string, VaultSession>();
 
   constructor(
-    private readonly config: ControllerConfig,
+    @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
     private readonly metrics: ControllerMetrics,
     private readonly outbound: OutboundHttp,
   ) {}
