@@ -5,6 +5,7 @@ import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { InvalidConfigurationError, loadConfig, type ControllerConfig } from './config/controller-config.js';
+import { CONTROLLER_NAME } from './domain/controller-name.js';
 import { CrdCheckService } from './kubernetes/crd-check.service.js';
 import { installProcessGuards, setFatalLogger } from './lifecycle/process-guards.js';
 import { closeOnShutdownSignal, installShutdownSignals } from './lifecycle/shutdown-signals.js';
@@ -62,7 +63,7 @@ export async function runController({
   await app.get(SyncService).start();
   logger.info(
     { port: config.metricsPort, extensions: modules.length },
-    'kubernetes-external-secrets controller started',
+    `${CONTROLLER_NAME} controller started`,
   );
 }
 

@@ -1,2 +1,2 @@
 /** The injection token of the typed configuration (`ControllerConfig`), validated once at boot. */
-export const CONTROLLER_CONFIG = 'kubernetes-external-secrets:controller-config';
+export const CONTROLLER_CONFIG = 'kes:controller-config';

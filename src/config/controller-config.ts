@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { CONTROLLER_NAME } from '../domain/controller-name.js';
 
 /** Environment variables that read as booleans: KES treated any non-empty value except "false"/"0" as on. */
 const flag = z
@@ -105,7 +106,7 @@ const environmentSchema = z.object({
   KUBE_API_BURST: z.coerce.number().int().positive().default(200),
   LEADER_ELECTION: flag.default(false),
   LEADER_ELECTION_NAMESPACE: z.string().trim().min(1).optional(),
-  LEADER_ELECTION_LEASE_NAME: z.string().trim().min(1).default('kubernetes-external-secrets'),
+  LEADER_ELECTION_LEASE_NAME: z.string().trim().min(1).default(CONTROLLER_NAME),
   LEADER_ELECTION_LEASE_DURATION_MILLISECONDS: positiveMilliseconds.min(1000).default(15_000),
   LEADER_ELECTION_RENEW_DEADLINE_MILLISECONDS: positiveMilliseconds.default(10_000),
   LEADER_ELECTION_RETRY_PERIOD_MILLISECONDS: positiveMilliseconds.default(2_000),

@@ -1,3 +1,4 @@
+import { isObject } from './is-object.js';
 import type { ExternalSecret, RawExternalSecretSpec } from './external-secret.js';
 
 /** What a Secret key comes from, in KES's precedence order (later sources win on a name clash). */
@@ -89,9 +90,6 @@ export class InvalidSpecError extends Error {
 
 /** Deprecated backend names that KES accepted, mapped to the current ones. */
 const BACKEND_ALIASES: Readonly<Record<string, string>> = { secretManager: 'secretsManager' };
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function versionOf(
   item: { versionStage?: string; versionId?: string },

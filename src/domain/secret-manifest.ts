@@ -3,10 +3,12 @@ import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import type { ExternalSecret } from './external-secret.js';
 import type { NormalizedSpec } from './normalize-spec.js';
 import { renderTemplate, TemplateError } from './template.js';
+import { CONTROLLER_NAME } from './controller-name.js';
+import { isObject } from './is-object.js';
 
 /** Label on every Secret this controller writes; the managed-Secret informer selects on it. */
 export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_LABEL_VALUE = 'kubernetes-external-secrets';
+export const MANAGED_LABEL_VALUE = CONTROLLER_NAME;
 
 /** Kubernetes refuses objects over 1 MiB; checked before writing so the error is ours and clear. */
 export const MAX_SECRET_BYTES = 1024 * 1024;
@@ -23,9 +25,6 @@ export interface DesiredSecret extends V1Secret {
   type: string;
   data: Record<string, string>;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Deep merge where `override` wins; arrays and scalars are replaced, objects merged. */
 function deepMerge(

@@ -6,7 +6,7 @@ export interface ProbeReport {
   readonly detail?: string;
 }
 
-/** A component that takes part in the liveness and readiness probes (informers, the work queue …). */
+/** A component that takes part in the liveness and readiness probes (today: each informer). */
 export interface ProbeSubject {
   /** Liveness: false only when the component is stuck and a restart would help. */
   live(): ProbeReport;

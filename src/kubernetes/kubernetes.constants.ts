@@ -1,3 +1,5 @@
+import { CONTROLLER_NAME } from '../domain/controller-name.js';
+
 /** The ExternalSecret API this controller serves (KES's group, version and names). */
 export const EXTERNAL_SECRET_GROUP = 'kubernetes-client.io';
 export const EXTERNAL_SECRET_VERSION = 'v1';
@@ -9,4 +11,4 @@ export const EXTERNAL_SECRET_CRD_NAME = `${EXTERNAL_SECRET_PLURAL}.${EXTERNAL_SE
 export const KUBE_CONFIG = 'kes:kube-config';
 
 /** Field manager of this controller's writes (server-side apply ownership). */
-export const FIELD_MANAGER = 'kubernetes-external-secrets';
+export const FIELD_MANAGER = CONTROLLER_NAME;

@@ -1,3 +1,4 @@
+import { CONTROLLER_NAME } from '../domain/controller-name.js';
 import {
   createConfiguration,
   KubeConfig,
@@ -12,7 +13,7 @@ import {
  * Names the controller in the API server's audit log (and its logs of slow requests), instead of
  * client-node's generic `kubernetes-client-javascript/<version>` that every Node.js client sends.
  */
-export const CONTROLLER_USER_AGENT = 'kubernetes-external-secrets';
+export const CONTROLLER_USER_AGENT = CONTROLLER_NAME;
 
 /**
  * A KubeConfig whose requests share one connection pool and carry the controller's User-Agent.

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
-export type SyncOutcome = 'success' | 'error';
+/** The `status` label of the sync metrics. */
+export type SyncResultLabel = 'success' | 'error';
 
 /**
  * The controller's metrics, on prom-client's default registry (the one /metrics serves). Label values are
@@ -68,7 +69,13 @@ export class ControllerMetrics {
   /** Backends each object's series carry, so that a deleted object's series can be removed. */
   private readonly backendsByObject = new Map<string, Set<string>>();
 
-  recordSync(name: string, namespace: string, backend: string, outcome: SyncOutcome, seconds: number): void {
+  recordSync(
+    name: string,
+    namespace: string,
+    backend: string,
+    outcome: SyncResultLabel,
+    seconds: number,
+  ): void {
     const key = `${namespace}/${name}`;
     const backends = this.backendsByObject.get(key) ?? new Set<string>();
     backends.add(backend);

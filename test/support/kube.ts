@@ -10,12 +10,18 @@ import {
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { forEachLine, logMark } from './log-file.js';
+import {
+  EXTERNAL_SECRET_CRD_NAME,
+  EXTERNAL_SECRET_GROUP,
+  EXTERNAL_SECRET_PLURAL,
+  EXTERNAL_SECRET_VERSION,
+} from '../../src/kubernetes/kubernetes.constants.js';
 
 export const CRD_FILE = new URL('../../crds/externalsecrets.kubernetes-client.io.yaml', import.meta.url);
-export const CRD_NAME = 'externalsecrets.kubernetes-client.io';
-export const GROUP = 'kubernetes-client.io';
-export const VERSION = 'v1';
-export const PLURAL = 'externalsecrets';
+export const CRD_NAME = EXTERNAL_SECRET_CRD_NAME;
+export const GROUP = EXTERNAL_SECRET_GROUP;
+export const VERSION = EXTERNAL_SECRET_VERSION;
+export const PLURAL = EXTERNAL_SECRET_PLURAL;
 
 /** Clients for the local stack's API server, as its admin. */
 export function kubeClients() {

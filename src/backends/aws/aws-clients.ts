@@ -9,6 +9,7 @@ import { ControllerMetrics } from '../../metrics/controller-metrics.js';
 import type { NormalizedSpec } from '../../domain/normalize-spec.js';
 import { OutboundHttp } from '../outbound-agents.js';
 import type { BackendIdentity } from '../secret-backend.js';
+import { CONTROLLER_NAME } from '../../domain/controller-name.js';
 
 /** An AWS reading identity: region and the role assumed (none: the controller's own credentials). */
 export interface AwsIdentity extends BackendIdentity {
@@ -22,7 +23,7 @@ export interface AwsIdentity extends BackendIdentity {
  */
 const CREDENTIAL_REFRESH_MARGIN_MS = 5 * 60_000;
 const CREDENTIAL_REFRESH_MARGIN_SHARE = 0.25;
-const ROLE_SESSION_NAME = 'kubernetes-external-secrets';
+const ROLE_SESSION_NAME = CONTROLLER_NAME;
 
 /**
  * AWS clients and credentials, built once per (service, region, role) and reused: STS AssumeRole runs once

@@ -14,6 +14,7 @@ import {
   type RemoteValue,
 } from '../../domain/remote-value.js';
 import { VaultSession, vaultStatusOf } from './vault-session.js';
+import { isObject } from '../../domain/is-object.js';
 
 export interface VaultIdentity extends BackendIdentity {
   readonly mountPoint: string;
@@ -111,9 +112,6 @@ export class VaultBackend implements SecretBackend<VaultIdentity> {
     return session;
   }
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The KV secret's data, with a clear message when the path and `kvVersion` do not agree. */
 export function extractKvData(
