@@ -12,13 +12,13 @@ describe('the import direction between layers', () => {
   };
 
   it.each([
-    { file: 'src/kubernetes/secret-store.ts', from: '../sync/work-queue.js', refused: true },
+    { file: 'src/kubernetes/secret.store.ts', from: '../sync/work-queue.js', refused: true },
     { file: 'src/backends/value-fetcher.service.ts', from: '../sync/reconciler.service.js', refused: true },
-    { file: 'src/backends/aws/aws-clients.ts', from: '../../sync/sync-failure.js', refused: true },
+    { file: 'src/backends/aws/aws-clients.service.ts', from: '../../sync/sync-failure.js', refused: true },
     { file: 'src/domain/secret-data.ts', from: '../backends/backend-errors.js', refused: true },
     { file: 'src/domain/secret-data.ts', from: '../config/controller-config.js', refused: true },
-    { file: 'src/kubernetes/secret-store.ts', from: '../domain/secret-manifest.js', refused: false },
-    { file: 'src/sync/sync.service.ts', from: '../kubernetes/secret-store.js', refused: false },
+    { file: 'src/kubernetes/secret.store.ts', from: '../domain/secret-manifest.js', refused: false },
+    { file: 'src/sync/sync.service.ts', from: '../kubernetes/secret.store.js', refused: false },
     { file: 'src/domain/secret-data.ts', from: './template.js', refused: false },
   ])(
     '$file importing $from: refused $refused',

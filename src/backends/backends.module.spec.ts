@@ -7,7 +7,7 @@ import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/controller-config.js';
 import { LoggingModule } from '../logging/logging.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
-import { BackendRegistry } from './backend-registry.js';
+import { BackendRegistry } from './backend-registry.service.js';
 import { BackendsModule } from './backends.module.js';
 import { RegisterSecretBackend } from './register-secret-backend.decorator.js';
 import type { SecretBackend } from './secret-backend.js';

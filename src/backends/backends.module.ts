@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { AwsClients } from './aws/aws-clients.js';
+import { AwsClients } from './aws/aws-clients.service.js';
 import { ParameterStoreBackend } from './aws/parameter-store.backend.js';
 import { SecretsManagerBackend } from './aws/secrets-manager.backend.js';
-import { BackendRegistry } from './backend-registry.js';
-import { OutboundHttp } from './outbound-agents.js';
+import { BackendRegistry } from './backend-registry.service.js';
+import { OutboundHttp } from './outbound-agents.service.js';
 import { ValueFetcher } from './value-fetcher.service.js';
 import { VaultBackend } from './vault/vault.backend.js';
 

@@ -5,7 +5,7 @@ import {
   HealthIndicatorService,
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
-import { ProbeRegistry, type ProbeReport } from './probe-registry.js';
+import { ProbeRegistry, type ProbeReport } from './probe-registry.service.js';
 
 /**
  * `/healthz` (liveness: the event loop answers and no component is stuck) and `/readyz` (readiness:

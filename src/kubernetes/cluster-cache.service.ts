@@ -10,9 +10,9 @@ import {
 import type { Logger } from 'pino';
 import { CONTROLLER_CONFIG } from '../config/config.constants.js';
 import type { ControllerConfig } from '../config/controller-config.js';
-import { ProbeRegistry } from '../health/probe-registry.js';
+import { ProbeRegistry } from '../health/probe-registry.service.js';
 import { LOGGER } from '../logging/logging.constants.js';
-import { ControllerMetrics } from '../metrics/controller-metrics.js';
+import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
 import type { ExternalSecret } from '../domain/external-secret.js';
 import { digestSecretData, MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../domain/secret-manifest.js';
 import {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { ExternalSecretStatus } from '../domain/external-secret.js';
 import { apiCall } from './api-errors.js';
-import { WriteRateLimiter } from './write-rate-limiter.js';
+import { WriteRateLimiter } from './write-rate-limiter.service.js';
 import {
   EXTERNAL_SECRET_GROUP,
   EXTERNAL_SECRET_PLURAL,

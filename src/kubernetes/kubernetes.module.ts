@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ClusterCache } from './cluster-cache.service.js';
 import { CrdCheckService } from './crd-check.service.js';
-import { EventRecorder } from './event-recorder.js';
+import { EventRecorder } from './event-recorder.service.js';
 import { ExternalSecretStatusStore } from './external-secret-status.store.js';
 import { kubeConfigProvider } from './kube-config.provider.js';
 import { KUBE_CONFIG } from './kubernetes.constants.js';
-import { LeaderElector } from './leader-election.js';
-import { SecretStore } from './secret-store.js';
-import { WriteRateLimiter } from './write-rate-limiter.js';
+import { LeaderElector } from './leader-elector.service.js';
+import { SecretStore } from './secret.store.js';
+import { WriteRateLimiter } from './write-rate-limiter.service.js';
 
 const services = [
   CrdCheckService,

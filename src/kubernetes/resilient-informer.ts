@@ -9,7 +9,7 @@ import {
   type ListPromise,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { ProbeReport, ProbeSubject } from '../health/probe-registry.js';
+import type { ProbeReport, ProbeSubject } from '../health/probe-registry.service.js';
 import { ActivityWatch, withoutManagedFields } from './activity-watch.js';
 import { KubeApiError } from './api-errors.js';
 import { backoffDelay } from '../domain/backoff.js';

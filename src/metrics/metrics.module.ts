@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { ControllerMetrics } from './controller-metrics.js';
+import { ControllerMetrics } from './controller-metrics.service.js';
 
 /** Prometheus metrics on `/metrics` of the METRICS_PORT server, with Node's process metrics. */
 @Global()

@@ -1,7 +1,7 @@
 import { BackendError, sanitizeErrorText } from '../backends/backend-errors.js';
 import { RemoteKeyNotFoundError } from '../domain/remote-value.js';
 import { KubeApiError } from '../kubernetes/api-errors.js';
-import { EventReason } from '../kubernetes/event-recorder.js';
+import { EventReason } from '../kubernetes/event-recorder.service.js';
 import { InvalidSpecError } from '../domain/normalize-spec.js';
 import { ValueError } from '../domain/secret-data.js';
 import { SecretTooLargeError } from '../domain/secret-manifest.js';

@@ -1,9 +1,9 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwsClients } from '../../src/backends/aws/aws-clients.js';
-import { OutboundHttp } from '../../src/backends/outbound-agents.js';
+import { AwsClients } from '../../src/backends/aws/aws-clients.service.js';
+import { OutboundHttp } from '../../src/backends/outbound-agents.service.js';
 import { loadConfig } from '../../src/config/controller-config.js';
-import type { ControllerMetrics } from '../../src/metrics/controller-metrics.js';
+import type { ControllerMetrics } from '../../src/metrics/controller-metrics.service.js';
 import { CountingAwsProxy } from '../support/aws.js';
 import { ForwardProxy } from '../support/forward-proxy.js';
 

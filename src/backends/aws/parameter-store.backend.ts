@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { GetParametersByPathCommand, GetParametersCommand, type Parameter } from '@aws-sdk/client-ssm';
-import { ControllerMetrics } from '../../metrics/controller-metrics.js';
+import { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import type { NormalizedSpec } from '../../domain/normalize-spec.js';
 import { toBackendError } from '../backend-errors.js';
 import { RegisterSecretBackend } from '../register-secret-backend.decorator.js';
@@ -11,7 +11,7 @@ import {
   type RemoteRequest,
   type RemoteValue,
 } from '../../domain/remote-value.js';
-import { AwsClients, type AwsIdentity } from './aws-clients.js';
+import { AwsClients, type AwsIdentity } from './aws-clients.service.js';
 
 const BACKEND = 'systemManager';
 /** GetParameters takes at most 10 names per call. */

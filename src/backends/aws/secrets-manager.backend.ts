@@ -4,7 +4,7 @@ import {
   GetSecretValueCommand,
   type GetSecretValueCommandOutput,
 } from '@aws-sdk/client-secrets-manager';
-import { ControllerMetrics } from '../../metrics/controller-metrics.js';
+import { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import type { NormalizedSpec } from '../../domain/normalize-spec.js';
 import { toBackendError } from '../backend-errors.js';
 import { RegisterSecretBackend } from '../register-secret-backend.decorator.js';
@@ -15,7 +15,7 @@ import {
   type RemoteRequest,
   type RemoteValue,
 } from '../../domain/remote-value.js';
-import { AwsClients, type AwsIdentity } from './aws-clients.js';
+import { AwsClients, type AwsIdentity } from './aws-clients.service.js';
 
 const BACKEND = 'secretsManager';
 /** BatchGetSecretValue takes at most 20 ids per call. */

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import nodeVault from 'node-vault';
-import type { ControllerMetrics } from '../../metrics/controller-metrics.js';
+import type { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import { BackendError, sanitizeErrorText, toBackendError } from '../backend-errors.js';
-import type { OutboundAgents } from '../outbound-agents.js';
+import type { OutboundAgents } from '../outbound-agents.service.js';
 
 export interface VaultSessionOptions {
   readonly address: string;

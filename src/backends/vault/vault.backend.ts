@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONTROLLER_CONFIG } from '../../config/config.constants.js';
 import type { ControllerConfig } from '../../config/controller-config.js';
-import { ControllerMetrics } from '../../metrics/controller-metrics.js';
+import { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import { InvalidSpecError, type NormalizedSpec } from '../../domain/normalize-spec.js';
 import { BackendError, toBackendError } from '../backend-errors.js';
-import { OutboundHttp } from '../outbound-agents.js';
+import { OutboundHttp } from '../outbound-agents.service.js';
 import { RegisterSecretBackend } from '../register-secret-backend.decorator.js';
 import { type BackendIdentity, type SecretBackend } from '../secret-backend.js';
 import {

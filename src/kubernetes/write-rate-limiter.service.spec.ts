@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ControllerConfig } from '../config/controller-config.js';
-import { WriteRateLimiter } from './write-rate-limiter.js';
+import { WriteRateLimiter } from './write-rate-limiter.service.js';
 
 describe('WriteRateLimiter', () => {
   afterEach(() => vi.useRealTimers());

@@ -5,9 +5,9 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { CONTROLLER_CONFIG } from '../../config/config.constants.js';
 import type { ControllerConfig } from '../../config/controller-config.js';
-import { ControllerMetrics } from '../../metrics/controller-metrics.js';
+import { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import type { NormalizedSpec } from '../../domain/normalize-spec.js';
-import { OutboundHttp } from '../outbound-agents.js';
+import { OutboundHttp } from '../outbound-agents.service.js';
 import type { BackendIdentity } from '../secret-backend.js';
 import { CONTROLLER_NAME } from '../../domain/controller-name.js';
 

@@ -8,7 +8,7 @@ import { jittered } from '../domain/backoff.js';
 import { decideLeaseStep, mustStopLeading, type LeaseObservation } from '../domain/lease-decision.js';
 import { failFast } from '../lifecycle/process-guards.js';
 import { LOGGER } from '../logging/logging.constants.js';
-import { ControllerMetrics } from '../metrics/controller-metrics.js';
+import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
 import { apiCall, statusCodeOf } from './api-errors.js';
 import { KUBE_CONFIG } from './kubernetes.constants.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { refreshTime, stsClientOptions } from './aws-clients.js';
+import { refreshTime, stsClientOptions } from './aws-clients.service.js';
 
 describe('refreshTime of assumed-role credentials', () => {
   const obtainedAt = Date.parse('2026-01-01T00:00:00Z');

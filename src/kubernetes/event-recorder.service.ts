@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logging.constants.js';
 import type { ExternalSecret } from '../domain/external-secret.js';
 import { apiCall, isNamespaceTerminating } from './api-errors.js';
-import { WriteRateLimiter } from './write-rate-limiter.js';
+import { WriteRateLimiter } from './write-rate-limiter.service.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
 
 /** Event reasons of this controller (one vocabulary, documented in the README). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/controller-config.js';
-import { createOutboundAgents, proxyEnvironment } from './outbound-agents.js';
+import { createOutboundAgents, proxyEnvironment } from './outbound-agents.service.js';
 
 describe('proxyEnvironment: what the outbound agents are told', () => {
   it.each([

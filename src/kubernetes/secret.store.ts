@@ -8,7 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import type { DesiredSecret } from '../domain/secret-manifest.js';
 import { apiCall, statusCodeOf } from './api-errors.js';
-import { WriteRateLimiter } from './write-rate-limiter.js';
+import { WriteRateLimiter } from './write-rate-limiter.service.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
 
 /** The field manager of the labels and annotations of other tools carried over to a replaced Secret. */
