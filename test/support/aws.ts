@@ -1,10 +1,11 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
   UpdateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { forwardRequest } from './http-forward.js';
 import { PutParameterCommand, SSMClient, type ParameterType } from '@aws-sdk/client-ssm';
 
 const endpoint = () => process.env.MOTO_ENDPOINT!;
@@ -92,16 +93,9 @@ export class CountingAwsProxy {
           return;
         }
         const forwardedAt = Date.now();
-        const forwarded = httpRequest(
-          {
-            host: target.hostname,
-            port: target.port,
-            path: incoming.url,
-            method: incoming.method,
-            headers: incoming.headers,
-          },
-          (response) => {
-            outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        forwardRequest(target, incoming, outgoing, {
+          body,
+          onResponse: (response) => {
             if (operation === 'AssumeRole') this.recordIssuedCredentials(response);
             response.once('end', () =>
               this.upstreamMs.set(
@@ -109,11 +103,8 @@ export class CountingAwsProxy {
                 (this.upstreamMs.get(operation) ?? 0) + Date.now() - forwardedAt,
               ),
             );
-            response.pipe(outgoing);
           },
-        );
-        forwarded.on('error', () => outgoing.destroy());
-        forwarded.end(body);
+        });
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));

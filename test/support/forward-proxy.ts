@@ -1,14 +1,10 @@
 import { readFileSync } from 'node:fs';
-import {
-  createServer as createHttpServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-} from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createProxy } from 'proxy';
+import { forwardRequest } from './http-forward.js';
 
 /** What reached the forward proxy: a CONNECT tunnel (`host:port`) or a forwarded request (absolute URL). */
 export interface ProxiedRequest {
@@ -92,23 +88,7 @@ export class TlsFront {
         cert: readFileSync(join(pki, 'apiserver.crt')),
         key: readFileSync(join(pki, 'apiserver.key')),
       },
-      (incoming, outgoing) => {
-        const forwarded = httpRequest(
-          {
-            host: target.hostname,
-            port: target.port,
-            path: incoming.url,
-            method: incoming.method,
-            headers: incoming.headers,
-          },
-          (response) => {
-            outgoing.writeHead(response.statusCode ?? 502, response.headers);
-            response.pipe(outgoing);
-          },
-        );
-        forwarded.on('error', () => outgoing.destroy());
-        incoming.pipe(forwarded);
-      },
+      (incoming, outgoing) => forwardRequest(target, incoming, outgoing),
     );
     server.on('secureConnection', () => this.connections++);
     this.server = server;
