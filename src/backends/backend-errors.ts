@@ -42,9 +42,15 @@ const TRANSIENT_NAMES = new Set([
 /** Turns an SDK or network error into a BackendError with a sanitised message. */
 export function toBackendError(error: unknown, what: string): BackendError {
   if (error instanceof BackendError) return error;
-  const name = (error as { name?: string }).name ?? 'Error';
-  const code = (error as { code?: string }).code;
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  // A rejection can carry anything, even null (an extension backend's defect): read its fields defensively.
+  const fields = (typeof error === 'object' && error !== null ? error : {}) as {
+    name?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const name = fields.name ?? 'Error';
+  const code = fields.code;
+  const status = fields.$metadata?.httpStatusCode;
   const message = error instanceof Error ? error.message : String(error);
   const network = code !== undefined && /^E[A-Z]+$/.test(code);
   const transient =

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONTROLLER_CONFIG } from '../config/config.constants.js';
 import type { ControllerConfig } from '../config/controller-config.js';
 import { backoffDelay } from '../domain/backoff.js';
+import { failFast } from '../lifecycle/process-guards.js';
 import { BackendError, toBackendError } from './backend-errors.js';
 import { type BackendIdentity, type SecretBackend } from './secret-backend.js';
 import { requestKey, type RemoteRequest, type RemoteValue } from '../domain/remote-value.js';
@@ -135,8 +136,9 @@ export class ValueFetcher {
     this.flushTimer = undefined;
     const batches = [...this.pending.values()];
     this.pending.clear();
-    // run() settles every waiter itself and never rejects.
-    for (const batch of batches) this.run(batch).catch(() => undefined);
+    // run() settles every waiter itself; if it ever rejected, waiters could hang forever: a defect, so fatal.
+    for (const batch of batches)
+      this.run(batch).catch((error: unknown) => failFast('value fetcher failed', error));
   }
 
   /**
@@ -159,6 +161,7 @@ export class ValueFetcher {
     ) => {
       for (const request of call) {
         const key = requestKey(request);
+        const entry = entryKey(identity, key);
         const { waiters } = requests.get(key)!;
         if (outcome instanceof BackendError) {
           for (const waiter of waiters) waiter.reject(outcome);
@@ -166,11 +169,12 @@ export class ValueFetcher {
           const value =
             outcome.get(key) ??
             new Error(`the ${backend.backendType} backend returned nothing for a request`);
-          this.cache.set(entryKey(identity, key), { value, fetchedAt: startedAt });
+          // A slower, older read that lands late must not replace a newer value.
+          if ((this.cache.get(entry)?.fetchedAt ?? -Infinity) <= startedAt)
+            this.cache.set(entry, { value, fetchedAt: startedAt });
           for (const waiter of waiters) waiter.resolve(value);
         }
         // Synchronously after the waiters were settled: nobody can join a flight that has landed.
-        const entry = entryKey(identity, key);
         if (this.inFlight.get(entry)?.waiters === waiters) this.inFlight.delete(entry);
       }
     };

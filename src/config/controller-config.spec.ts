@@ -210,3 +210,16 @@ describe('loadConfig', () => {
     expect([set.logBasePidKey, set.logBaseHostnameKey, set.logFormat]).toEqual(['p', 'h', 'flat']);
   });
 });
+
+describe('configuration errors', () => {
+  it('never show the credentials of a URL', () => {
+    expect(() => loadConfig({ HTTPS_PROXY: 'socks5://user:s3cret@proxy.example:1080' })).toThrow(
+      'HTTPS_PROXY="socks5://***@proxy.example:1080"',
+    );
+    try {
+      loadConfig({ HTTPS_PROXY: 'socks5://user:s3cret@proxy.example:1080' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('s3cret');
+    }
+  });
+});

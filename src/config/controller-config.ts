@@ -249,6 +249,11 @@ export class InvalidConfigurationError extends Error {
   }
 }
 
+/** A value as it may be shown: the user and password of a URL (e.g. a proxy's) replaced by `***`. */
+export function withoutUrlCredentials(value: string | undefined): string | undefined {
+  return value?.replace(/\/\/[^/@\s]*@/g, '//***@');
+}
+
 /** Reads the configuration from environment variables; unset and empty variables take KES's defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv): ControllerConfig {
   const present = Object.fromEntries(
@@ -275,7 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ControllerConfig {
     throw new InvalidConfigurationError(
       result.error.issues.map((issue) => {
         const variable = issue.path.join('.');
-        return `${variable}=${JSON.stringify(env[variable])}: ${issue.message}`;
+        return `${variable}=${JSON.stringify(withoutUrlCredentials(env[variable]))}: ${issue.message}`;
       }),
     );
   }

@@ -140,3 +140,15 @@ describe('withBackendFields', () => {
     expect(() => fieldsOf(spec)).toThrow(new InvalidSpecError(message));
   });
 });
+
+describe('secret type', () => {
+  it.each([
+    { name: 'none', spec: {}, type: 'Opaque' },
+    { name: 'empty template type', spec: { template: { type: '' } }, type: 'Opaque' },
+    { name: 'empty deprecated type', spec: { type: '' }, type: 'Opaque' },
+    { name: 'template type', spec: { template: { type: 'kubernetes.io/tls' } }, type: 'kubernetes.io/tls' },
+    { name: 'deprecated type', spec: { type: 'kubernetes.io/tls' }, type: 'kubernetes.io/tls' },
+  ])('$name: $type', ({ spec, type }) => {
+    expect(normalizeSpec(es({ spec: { backendType: 'vault', ...spec } })).secretType).toBe(type);
+  });
+});

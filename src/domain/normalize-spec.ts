@@ -179,7 +179,8 @@ export function normalizeSpec(externalSecret: ExternalSecret): NormalizedSpec {
     vaultMountPoint: raw.vaultMountPoint,
     vaultRole: raw.vaultRole,
     kvVersion,
-    secretType: templateType ?? raw.type ?? 'Opaque',
+    // An empty type is Opaque, as the API server stores it (else every sync would see a type change).
+    secretType: templateType || raw.type || 'Opaque',
     template,
     sources,
     backendFields: {},

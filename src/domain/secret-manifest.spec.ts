@@ -1,3 +1,4 @@
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ExternalSecret } from './external-secret.js';
 import { normalizeSpec } from './normalize-spec.js';
@@ -6,6 +7,7 @@ import {
   buildDesiredSecret,
   MANAGED_LABEL,
   digestSecretData,
+  isManagedSecretOf,
   refusedSecretType,
   replacementReason,
   secretNeedsWrite,
@@ -170,8 +172,73 @@ describe('replacementReason (what Kubernetes will not change in place)', () => {
       live: live(opaque),
       reason: undefined,
     },
-  ])('$name', ({ desired, live: current, reason }) => {
-    expect(replacementReason(desired, current)).toBe(reason);
+    {
+      name: 'an immutable Secret whose template no longer says immutable',
+      desired: opaque,
+      live: live(frozen),
+      reason: 'it is to be mutable again, and immutable cannot be turned off',
+    },
+    {
+      name: 'an immutable Secret losing a key in a spec change',
+      desired: frozen,
+      live: live(frozen, (s) => (s.data.old = b64('x'))),
+      specChanged: true,
+      reason: 'its data changes, and the Secret is immutable',
+    },
+    {
+      name: 'an immutable Secret with a key of another tool, no spec change',
+      desired: frozen,
+      live: live(frozen, (s) => (s.data.old = b64('x'))),
+      reason: undefined,
+    },
+    {
+      name: 'an empty live type is Opaque',
+      desired: opaque,
+      live: live(opaque, (s) => (s.type = '')),
+      reason: undefined,
+    },
+  ])('$name', ({ desired, live: current, reason, ...rest }) => {
+    const specChanged = 'specChanged' in rest ? rest.specChanged : false;
+    expect(replacementReason(desired, current, specChanged)).toBe(reason);
+  });
+});
+
+describe('isManagedSecretOf', () => {
+  const resource = externalSecret({ backendType: 'secretsManager' });
+  it.each<{ name: string; metadata: V1ObjectMeta; managed: boolean }>([
+    {
+      name: 'our controller owner reference',
+      metadata: {
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'ExternalSecret', name: 'hello', uid: 'uid-1', controller: true },
+        ],
+      },
+      managed: true,
+    },
+    {
+      name: 'the managed-by label',
+      metadata: { labels: { [MANAGED_LABEL]: 'kubernetes-external-secrets' } },
+      managed: true,
+    },
+    {
+      name: 'another owner',
+      metadata: {
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'ExternalSecret', name: 'hello', uid: 'uid-2', controller: true },
+        ],
+      },
+      managed: false,
+    },
+    {
+      name: 'our uid, not as controller',
+      metadata: {
+        ownerReferences: [{ apiVersion: 'v1', kind: 'ExternalSecret', name: 'hello', uid: 'uid-1' }],
+      },
+      managed: false,
+    },
+    { name: 'an unrelated Secret of the same name', metadata: { labels: { app: 'db' } }, managed: false },
+  ])('$name: $managed', ({ metadata, managed }) => {
+    expect(isManagedSecretOf({ metadata: { name: 'hello', ...metadata } }, resource)).toBe(managed);
   });
 });
 

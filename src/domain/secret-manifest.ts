@@ -136,7 +136,7 @@ export function assertSecretFits(secret: DesiredSecret): void {
  */
 export function secretNeedsWrite(desired: DesiredSecret, live: V1Secret | undefined): boolean {
   if (!live) return true;
-  if ((live.type ?? 'Opaque') !== desired.type) return true;
+  if ((live.type || 'Opaque') !== desired.type) return true;
   if (desired.immutable !== undefined && desired.immutable !== (live.immutable === true)) return true;
   const liveData = live.data ?? {};
   if (Object.entries(desired.data).some(([name, value]) => !sameValue(liveData[name], value))) return true;
@@ -157,9 +157,13 @@ export function secretNeedsWrite(desired: DesiredSecret, live: V1Secret | undefi
  * immutable in Kubernetes, and so is the data of a Secret marked `immutable: true`. Such a Secret is replaced
  * (deleted and created again).
  */
-export function replacementReason(desired: DesiredSecret, live: V1Secret | undefined): string | undefined {
+export function replacementReason(
+  desired: DesiredSecret,
+  live: V1Secret | undefined,
+  specChanged = false,
+): string | undefined {
   if (!live) return undefined;
-  const liveType = live.type ?? 'Opaque';
+  const liveType = live.type || 'Opaque';
   if (liveType !== desired.type)
     return `its type changes from ${liveType} to ${desired.type}, and a Secret's type is immutable`;
   if (live.immutable === true) {
@@ -167,10 +171,23 @@ export function replacementReason(desired: DesiredSecret, live: V1Secret | undef
     const dataChanges = Object.entries(desired.data).some(
       ([name, value]) => !sameValue(liveData[name], value),
     );
-    if (dataChanges) return 'its data changes, and the Secret is immutable';
-    if (desired.immutable === false) return 'it is to be mutable again, and immutable cannot be turned off';
+    // A spec change applies the whole Secret, removing keys it no longer has: a data change too.
+    const keysDropped = specChanged && Object.keys(liveData).some((name) => !(name in desired.data));
+    if (dataChanges || keysDropped) return 'its data changes, and the Secret is immutable';
+    if (desired.immutable !== true) return 'it is to be mutable again, and immutable cannot be turned off';
   }
   return undefined;
+}
+
+/**
+ * Whether the live Secret is this ExternalSecret's: its controller owner reference (KES set one too) or the
+ * managed-by label. Only such a Secret may be replaced; another one of the same name is never deleted.
+ */
+export function isManagedSecretOf(live: V1Secret, externalSecret: ExternalSecret): boolean {
+  const owned = live.metadata?.ownerReferences?.some(
+    (reference) => reference.controller === true && reference.uid === externalSecret.metadata.uid,
+  );
+  return owned === true || live.metadata?.labels?.[MANAGED_LABEL] === MANAGED_LABEL_VALUE;
 }
 
 /**

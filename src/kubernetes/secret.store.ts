@@ -41,13 +41,15 @@ export class SecretStore {
   /**
    * Replaces a Secret whose type (or immutable data) must change: deletes it, with a precondition on its uid
    * so that a Secret someone else just recreated is never deleted, then creates the desired one with
-   * server-side apply. Labels and annotations other tools had put on it are carried over under a field
-   * manager of their own, so later applies of this controller leave them alone, as they did before.
+   * server-side apply. Labels and annotations other tools had put on it (not owned by this controller's
+   * applies, by the live Secret's managedFields) are carried over under a field manager of their own, so later
+   * applies of this controller leave them alone, as they did before.
    */
   async replace(desired: DesiredSecret, live: V1Secret): Promise<V1Secret> {
     const { name, namespace } = desired.metadata;
     // First a dry-run create: the API server validates the new Secret (e.g. a kubernetes.io/tls Secret needs
     // tls.crt and tls.key) and then finds the name taken (409). A Secret it would refuse never costs the old one.
+    await this.writes.acquire();
     try {
       await apiCall(`create secrets ${namespace}/${name} (dry run)`, () =>
         this.core.createNamespacedSecret({
@@ -60,28 +62,29 @@ export class SecretStore {
     } catch (error) {
       if (statusCodeOf(error) !== 409) throw error;
     }
-    await this.writes.acquire();
+    // The informer cache strips managedFields; a fresh read tells whose labels and annotations are whose.
+    const current = (await this.read(namespace, name)) ?? live;
+    const carried = foreignMetadata(desired, current);
+    const carryOver = Object.keys(carried.labels).length + Object.keys(carried.annotations).length > 0;
+    // Every write of the replacement is budgeted before the delete, so that the Secret is absent only for the
+    // time of the calls themselves, not while other writes queue for the budget.
+    for (let writes = carryOver ? 3 : 2; writes > 0; writes--) await this.writes.acquire();
     try {
       await apiCall(`delete secrets ${namespace}/${name}`, () =>
         this.core.deleteNamespacedSecret({
           name,
           namespace,
-          body: { preconditions: { uid: live.metadata?.uid } },
+          body: { preconditions: { uid: current.metadata?.uid } },
         }),
       );
     } catch (error) {
       if (statusCodeOf(error) !== 404) throw error;
     }
-    const created = await this.apply(desired);
-    const foreign = (wanted: Record<string, string> | undefined, had: Record<string, string> | undefined) =>
-      Object.fromEntries(Object.entries(had ?? {}).filter(([key]) => !(key in (wanted ?? {}))));
-    const labels = foreign(desired.metadata.labels, live.metadata?.labels);
-    const annotations = foreign(desired.metadata.annotations, live.metadata?.annotations);
-    if (Object.keys(labels).length === 0 && Object.keys(annotations).length === 0) return created;
-    await this.writes.acquire();
+    const created = await this.applyNow(desired);
+    if (!carryOver) return created;
     return apiCall(`patch secrets ${namespace}/${name}`, () =>
       this.core.patchNamespacedSecret(
-        { name, namespace, body: { metadata: { labels, annotations } }, fieldManager: CARRY_OVER_MANAGER },
+        { name, namespace, body: { metadata: carried }, fieldManager: CARRY_OVER_MANAGER },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       ),
     );
@@ -93,6 +96,10 @@ export class SecretStore {
    */
   async apply(secret: DesiredSecret): Promise<V1Secret> {
     await this.writes.acquire();
+    return this.applyNow(secret);
+  }
+
+  private applyNow(secret: DesiredSecret): Promise<V1Secret> {
     const { name, namespace } = secret.metadata;
     return apiCall(`apply secrets ${namespace}/${name}`, () =>
       this.core.patchNamespacedSecret(
@@ -101,4 +108,27 @@ export class SecretStore {
       ),
     );
   }
+}
+
+/**
+ * The labels and annotations of a live Secret that are neither in the desired Secret nor owned by this
+ * controller's server-side applies (its managedFields): what other tools put there.
+ */
+export function foreignMetadata(
+  desired: DesiredSecret,
+  live: V1Secret,
+): { labels: Record<string, string>; annotations: Record<string, string> } {
+  const ours = live.metadata?.managedFields?.find(
+    (entry) => entry.manager === FIELD_MANAGER && entry.operation === 'Apply',
+  )?.fieldsV1 as { 'f:metadata'?: Record<string, Record<string, unknown>> } | undefined;
+  const pick = (kind: 'labels' | 'annotations') => {
+    const owned = ours?.['f:metadata']?.[`f:${kind}`] ?? {};
+    const wanted = desired.metadata[kind] ?? {};
+    return Object.fromEntries(
+      Object.entries(live.metadata?.[kind] ?? {}).filter(
+        ([key]) => !(key in wanted) && !(`f:${key}` in owned),
+      ),
+    );
+  };
+  return { labels: pick('labels'), annotations: pick('annotations') };
 }

@@ -26,6 +26,7 @@ import { buildSecretData, ValueError } from '../domain/secret-data.js';
 import {
   assertSecretFits,
   buildDesiredSecret,
+  isManagedSecretOf,
   refusedSecretType,
   replacementReason,
   secretNeedsWrite,
@@ -211,7 +212,14 @@ export class Reconciler {
     const specChanged = externalSecret.status?.observedGeneration !== generation;
     if (!secretNeedsWrite(desired, live) && !specChanged) return undefined;
     const digest = writtenDigest(desired);
-    const why = replacementReason(desired, live);
+    const why = replacementReason(desired, live, specChanged);
+    if (why && !isManagedSecretOf(live!, externalSecret)) {
+      throw new SyncFailure(
+        EventReason.SyncFailed,
+        `a Secret ${namespace}/${name} exists that this ExternalSecret does not manage, and it cannot be updated in place: ${why}; delete or rename it`,
+        false,
+      );
+    }
     const result = why ? await this.secrets.replace(desired, live!) : await this.secrets.apply(desired);
     const sameAsBefore = this.lastWrites.get(key)?.digest === digest;
     this.lastWrites.set(key, { resourceVersion: result.metadata?.resourceVersion, digest });

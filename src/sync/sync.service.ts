@@ -49,6 +49,8 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
   ) {
     this.queue = new WorkQueue((item) => this.process(item), {
       concurrency: CONCURRENCY,
+      // A standby collects keys but writes nothing until it leads.
+      startPaused: config.leaderElection.enabled,
       baseRetryDelayMs: 1000,
       maxRetryDelayMs: 5 * 60_000,
       onDequeue: (item) =>

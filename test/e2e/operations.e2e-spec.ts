@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putSecret, updateSecret } from '../support/aws.js';
 import { ControllerProcess } from '../support/controller-process.js';
 import { grantClusterRules, serviceAccountKubeconfig } from '../support/identity.js';
 import { createAwsWorkload } from '../support/workload.js';
+import { CONTROLLER_USER_AGENT } from '../../src/kubernetes/pooled-kube-config.js';
 import {
+  apiAuditMark,
+  apiRequestsSince,
   createExternalSecret,
   createTestNamespace,
   eventually,
@@ -217,6 +220,46 @@ describe('operations: probes, metrics, leader election, shutdown, logs', () => {
       expect(standby.text).toContain('released leadership');
     } finally {
       await Promise.all(replicas.map((replica) => replica.stop('SIGKILL').catch(() => undefined)));
+    }
+  });
+
+  it('a standby writes nothing: with the Lease held by another replica, no Secret, status or Event', async () => {
+    const lease = `held-${id}`;
+    const key = `standby-${id}`;
+    await putSecret(key, 'value');
+    // Lease times are MicroTime: the API server refuses millisecond precision.
+    const now = new V1MicroTime();
+    await clients.kubeConfig.makeApiClient(CoordinationV1Api).createNamespacedLease({
+      namespace,
+      body: {
+        metadata: { name: lease, namespace },
+        spec: {
+          holderIdentity: 'another-replica',
+          leaseDurationSeconds: 3600,
+          acquireTime: now,
+          renewTime: now,
+        },
+      },
+    });
+    const standby = await ControllerProcess.start({
+      LEADER_ELECTION: 'true',
+      LEADER_ELECTION_NAMESPACE: namespace,
+      LEADER_ELECTION_LEASE_NAME: lease,
+      WATCHED_NAMESPACES: namespace,
+    });
+    try {
+      await standby.waitHealthy('/readyz');
+      const from = apiAuditMark();
+      await createExternalSecret(clients, namespace, {
+        metadata: { name: 'not-while-standby' },
+        spec: { backendType: 'secretsManager', data: [{ key, name: 'v' }] },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(await readSecretData(clients, namespace, 'not-while-standby')).toBeUndefined();
+      const requests = [...apiRequestsSince(from, CONTROLLER_USER_AGENT, namespace).keys()];
+      expect(requests.filter((request) => !request.startsWith('WATCH '))).toEqual([]);
+    } finally {
+      await standby.stop('SIGKILL');
     }
   });
 

@@ -99,6 +99,32 @@ describe('replacing and repairing managed Secrets (API server, moto)', () => {
     );
   });
 
+  it('never replaces a Secret of the same name that it does not manage', async () => {
+    await clients.core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: 'helm-made', labels: { 'app.kubernetes.io/managed-by': 'Helm' } },
+        type: 'kubernetes.io/tls',
+        data: {
+          'tls.crt': Buffer.from('c').toString('base64'),
+          'tls.key': Buffer.from('k').toString('base64'),
+        },
+      },
+    });
+    const before = (await secretOf('helm-made')).secret;
+    const key = `clash-${id}`;
+    await putSecret(key, 'opaque-value');
+    await createExternalSecret(clients, namespace, {
+      metadata: { name: 'helm-made' },
+      spec: { backendType: 'secretsManager', data: [{ key, name: 'value' }] },
+    });
+    const failed = await waitForStatus(clients, namespace, 'helm-made', 'ERROR');
+    expect(failed.status?.status).toContain('exists that this ExternalSecret does not manage');
+    const kept = (await readSecretData(clients, namespace, 'helm-made'))!;
+    expect(kept.secret.metadata?.uid).toBe(before.metadata?.uid);
+    expect(kept.secret.type).toBe('kubernetes.io/tls');
+  });
+
   it('keeps the old Secret when the new type would be refused (a TLS Secret without tls.key)', async () => {
     const key = `plain-${id}`;
     await putSecret(key, 'just-a-password');
