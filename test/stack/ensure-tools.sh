@@ -17,7 +17,9 @@ report_progress() {
       local downloaded compiled
       downloaded=$(grep -c '^go: downloading ' "$log_file" 2>/dev/null || true)
       compiled=$(grep -cE '^[A-Za-z0-9._~/-]+$' "$log_file" 2>/dev/null || true)
-      log "  $name: $((SECONDS - started))s, ${downloaded:-0} modules downloaded, ${compiled:-0} packages compiled"
+      local counts=''
+      ((${downloaded:-0} + ${compiled:-0} > 0)) && counts=", ${downloaded:-0} modules downloaded, ${compiled:-0} packages compiled"
+      log "  $name: $((SECONDS - started))s$counts"
     fi
   done
 }
