@@ -88,16 +88,17 @@ export class ValueFetcher {
     freshAfter: number,
   ): Promise<Map<string, RemoteValue | Error>> {
     const results = new Map<string, RemoteValue | Error>();
-    const joins: Array<{ key: string; flight: InFlight }> = [];
+    const joins = new Map<string, InFlight>();
     const calls = new Map<string, RemoteRequest>();
     for (const request of requests) {
       const key = requestKey(request);
-      if (results.has(key) || calls.has(key) || joins.some((join) => join.key === key)) continue;
+      // A prefetch asks for thousands of keys: each is looked up once, in maps.
+      if (results.has(key) || calls.has(key) || joins.has(key)) continue;
       const entry = entryKey(identity, key);
       const cached = this.cache.get(entry);
       const flight = this.inFlight.get(entry);
       if (cached && cached.fetchedAt >= freshAfter) results.set(key, cached.value);
-      else if (flight && flight.startedAt >= freshAfter) joins.push({ key, flight });
+      else if (flight && flight.startedAt >= freshAfter) joins.set(key, flight);
       else calls.set(key, request);
     }
     // Decided before any promise exists: a request that would need a call of a backend that just failed as a
@@ -105,7 +106,7 @@ export class ValueFetcher {
     const pause = this.backoff.get(identity.cacheKey);
     if (calls.size > 0 && pause !== undefined && pause.until > Date.now()) throw pause.error;
     const waiting = [
-      ...joins.map(({ key, flight }) =>
+      ...[...joins].map(([key, flight]) =>
         new Promise<RemoteValue | Error>((resolve, reject) => flight.waiters.push({ resolve, reject })).then(
           (value) => void results.set(key, value),
         ),
