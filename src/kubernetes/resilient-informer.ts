@@ -41,7 +41,7 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
   constructor(
     readonly name: string,
     kubeConfig: KubeConfig,
-    path: string,
+    private readonly path: string,
     list: ListPromise<T>,
     labelSelector: string | undefined,
     handlers: InformerHandlers<T>,
@@ -140,7 +140,12 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
     this.restarts++;
     const delay = backoffDelay(this.restarts, { initialMs: 500, maxMs: MAX_RESTART_DELAY_MS });
     this.logger.warn(
-      { informer: this.name, err: describeError(error), retryInMs: Math.round(delay) },
+      {
+        informer: this.name,
+        // One line: list failures are KubeApiErrors already; a watch failure is described the same way.
+        err: (error instanceof KubeApiError ? error : new KubeApiError(`watch ${this.path}`, error)).message,
+        retryInMs: Math.round(delay),
+      },
       'watch failed; restarting',
     );
     clearTimeout(this.restartTimer);
@@ -156,15 +161,4 @@ export class ResilientInformer<T extends KubernetesObject> implements ProbeSubje
       );
     }, delay);
   }
-}
-
-/** One line: list failures are KubeApiErrors already; watch failures are the client's errors. */
-function describeError(error: unknown): string {
-  const text =
-    error instanceof KubeApiError
-      ? error.message
-      : error instanceof Error
-        ? `${error.name}: ${error.message}`
-        : String(error);
-  return text.replace(/\s*\n\s*/g, ' ').slice(0, 300);
 }
