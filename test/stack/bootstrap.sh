@@ -30,15 +30,18 @@ bao() { # bao <method> <path> [json body]
 }
 json() { python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))'; }
 
-# The CRD, with server-side apply (which takes YAML) so that re-runs update it.
-curl -sS --fail-with-body -o /dev/null --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
-  -X PATCH -H 'Content-Type: application/apply-patch+yaml' --data-binary "@$PROJECT_ROOT/crds/externalsecrets.kubernetes-client.io.yaml" \
-  "$kas/apis/apiextensions.k8s.io/v1/customresourcedefinitions/externalsecrets.kubernetes-client.io?fieldManager=es-stack&force=true"
-crd_established() {
-  kube GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/externalsecrets.kubernetes-client.io |
-    python3 -c 'import json,sys; c=json.load(sys.stdin)["status"].get("conditions",[]); sys.exit(not any(x["type"]=="Established" and x["status"]=="True" for x in c))'
-}
-wait_for "CRD Established" 30 crd_established
+# The CRD, with server-side apply (which takes YAML) so that re-runs update it. The real-node test leaves it
+# to `helm install` (BOOTSTRAP_CRD=0), as a user's first install would.
+if [[ ${BOOTSTRAP_CRD:-1} == 1 ]]; then
+  curl -sS --fail-with-body -o /dev/null --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    -X PATCH -H 'Content-Type: application/apply-patch+yaml' --data-binary "@$PROJECT_ROOT/crds/externalsecrets.kubernetes-client.io.yaml" \
+    "$kas/apis/apiextensions.k8s.io/v1/customresourcedefinitions/externalsecrets.kubernetes-client.io?fieldManager=es-stack&force=true"
+  crd_established() {
+    kube GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/externalsecrets.kubernetes-client.io |
+      python3 -c 'import json,sys; c=json.load(sys.stdin)["status"].get("conditions",[]); sys.exit(not any(x["type"]=="Established" and x["status"]=="True" for x in c))'
+  }
+  wait_for "CRD Established" 30 crd_established
+fi
 
 kube_create /api/v1/namespaces '{"metadata":{"name":"es-system"}}'
 for sa in bao-token-reviewer kubernetes-external-secrets; do

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver (and kube-controller-manager) from the Go module k8s.io/kubernetes.
+# Builds kube-apiserver and kube-controller-manager (the stack), and kubelet and kube-scheduler (the real node of
+# test/node), from the Go module k8s.io/kubernetes: one module graph, one build.
 #
 # `go install k8s.io/kubernetes/cmd/kube-apiserver@vX` is refused: k/k's go.mod requires every staging
 # module at v0.0.0 and maps it with a local `replace`. A throw-away wrapper module that requires
@@ -38,6 +39,8 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
 go mod tidy
@@ -49,6 +52,8 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 mkdir -p "$out"
 go build -v -trimpath -ldflags "$ldflags" -o "$out/" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet
 cp go.mod go.sum "$out/"
 "$out/kube-apiserver" --version
+"$out/kubelet" --version

