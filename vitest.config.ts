@@ -23,6 +23,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        // The chart on a real node (test/node/run.sh runs it inside the node's namespaces): one user's day, in order.
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.node-spec.ts'],
+          environment: 'node',
+          testTimeout: 360_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

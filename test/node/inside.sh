@@ -48,7 +48,8 @@ start kube-scheduler "$KUBE_SCHEDULER_BIN" --kubeconfig="$KUBECONFIG" --authenti
   --authorization-kubeconfig="$KUBECONFIG" --bind-address=127.0.0.1 --secure-port=10259 --leader-elect=false --v=1
 
 # containerd: its own root, state and socket; the CRI plugin's sandbox image is the locally built pause image
-# (nothing can be pulled) and Pods get addresses from a CNI bridge in this namespace.
+# (nothing can be pulled) and Pods get addresses from a CNI bridge in this namespace, with one route: to the
+# node's address, where every server they talk to listens.
 containerd_dir=$NODE_DIR/containerd
 socket=$containerd_dir/containerd.sock
 cat >"$containerd_dir/config.toml" <<TOML
@@ -82,7 +83,8 @@ cat >"$NODE_DIR/cni/10-es-node.conflist" <<JSON
 {"cniVersion": "1.0.0", "name": "es-node", "plugins": [
   {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false,
    "ipam": {"type": "host-local", "dataDir": "$NODE_DIR/cni-ipam",
-            "ranges": [[{"subnet": "$POD_SUBNET", "gateway": "$POD_GATEWAY"}]]}}]}
+            "ranges": [[{"subnet": "$POD_SUBNET", "gateway": "$POD_GATEWAY"}]],
+            "routes": [{"dst": "$NODE_IP/32"}]}}]}
 JSON
 start containerd containerd --config "$containerd_dir/config.toml"
 wait_for containerd 30 ctr -a "$socket" version

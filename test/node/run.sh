@@ -16,20 +16,26 @@ command=("$@")
 "$STACK_SCRIPTS/ensure-tools.sh"
 "$NODE_SCRIPTS/build-images.sh"
 
+# The kubelet's cgroups outlive its processes; once the PID namespace has ended (its processes may take a moment
+# to be reaped) they are empty and can go.
 remove_cgroups() {
   local controller
-  for controller in /sys/fs/cgroup/*/; do
-    [[ -d $controller${NODE_CGROUP_ROOT#/} ]] || continue
-    find "$controller${NODE_CGROUP_ROOT#/}" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    for controller in /sys/fs/cgroup/*/; do
+      [[ -d $controller${NODE_CGROUP_ROOT#/} ]] || continue
+      find "$controller${NODE_CGROUP_ROOT#/}" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+    compgen -G "/sys/fs/cgroup/*/${NODE_CGROUP_ROOT#/}" >/dev/null || return 0
+    sleep 0.2
   done
+  log "warning: cgroup folders of the node are still there: $(compgen -G "/sys/fs/cgroup/*/${NODE_CGROUP_ROOT#/}" | tr '\n' ' ')"
 }
 remove_cgroups
+trap remove_cgroups EXIT
+trap 'exit 143' TERM INT
 status=0
 # A new network namespace (only its own loopback), a private mount namespace and a PID namespace whose end stops
 # every process of the node. --kill-child: if this script is killed, the namespace goes too.
 unshare --net --mount --pid --fork --mount-proc --kill-child -- \
   "$NODE_SCRIPTS/inside.sh" "${command[@]}" || status=$?
-remove_cgroups
-leftover=$(find /sys/fs/cgroup/*/"${NODE_CGROUP_ROOT#/}" -maxdepth 0 2>/dev/null | wc -l)
-((leftover == 0)) || log "warning: $leftover cgroup folders of the node are still there"
 exit "$status"
