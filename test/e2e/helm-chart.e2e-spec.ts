@@ -456,6 +456,21 @@ describe('the Helm chart, the Dockerfile and the packaged app', () => {
     expect(undescribed).toEqual([]);
   });
 
+  it('runs in the node’s network on request (hostNetwork, with the DNS policy that goes with it)', async () => {
+    const podOf = async (...args: string[]) => podSpecOf(await renderChart(...args));
+    const defaults = await podOf();
+    expect(defaults).not.toHaveProperty('hostNetwork');
+    expect(defaults).not.toHaveProperty('dnsPolicy');
+    expect(await podOf('--set', 'hostNetwork=true')).toMatchObject({
+      hostNetwork: true,
+      dnsPolicy: 'ClusterFirstWithHostNet',
+    });
+    expect(await podOf('--set', 'hostNetwork=true', '--set', 'dnsPolicy=Default')).toMatchObject({
+      dnsPolicy: 'Default',
+    });
+    expect(await helmError('template', 'es', CHART, '--set', 'dnsPolicy=Sometimes')).toMatch(/dnsPolicy/);
+  });
+
   it('refuses an unknown key in helm install before anything reaches the API server', async () => {
     const namespace = await createTestNamespace('chart-schema');
     const error = await helmError(

@@ -6,7 +6,7 @@
  * written to $NODE_DIR/results.json and printed.
  */
 import { CoordinationV1Api, type V1Pod, Watch } from '@kubernetes/client-node';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putParameter, putSecret } from '../support/aws.js';
@@ -159,6 +159,18 @@ describe('the chart on a real node', () => {
   });
 
   afterAll(() => {
+    // The image's figures, from its build (test/node/build-images.sh).
+    const build = Object.fromEntries(
+      readFileSync(join(nodeEnv().nodeDir, 'images', 'build.env'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => line.split('=')),
+    ) as Record<string, string>;
+    results.image = {
+      buildSeconds: Number(build.APP_IMAGE_BUILD_SECONDS),
+      archiveMiB: +(Number(build.APP_IMAGE_ARCHIVE_BYTES) / 2 ** 20).toFixed(1),
+      gzipMiB: +(Number(build.APP_IMAGE_GZIP_BYTES) / 2 ** 20).toFixed(1),
+    };
     const file = join(nodeEnv().nodeDir, 'results.json');
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     console.log(`real-node results (${file}):\n${JSON.stringify(results, null, 2)}`);
