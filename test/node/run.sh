@@ -38,4 +38,11 @@ status=0
 # every process of the node. --kill-child: if this script is killed, the namespace goes too.
 unshare --net --mount --pid --fork --mount-proc --kill-child -- \
   "$NODE_SCRIPTS/inside.sh" "${command[@]}" || status=$?
+# Checked, not assumed: no process of the node outlived it, and none of its mounts is visible here.
+leftover_processes=$(pgrep -f -- "$NODE_DIR/" | grep -vx "$$" || true)
+leftover_mounts=$(grep -F -- "$NODE_DIR/" /proc/mounts || true)
+if [[ -n $leftover_processes || -n $leftover_mounts ]]; then
+  log "error: the node left processes (${leftover_processes//$'\n'/ }) or mounts behind: $leftover_mounts"
+  status=1
+fi
 exit "$status"
