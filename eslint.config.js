@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.stack/', '.bench-build/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.stack/', '.bench-build/', '.node/', '.stack-node/'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -33,6 +33,8 @@ export interface RawExternalSecretSpec {
   data?: RawDataItem[];
   dataFrom?: string[];
   dataFromWithOptions?: RawDataFromWithOptions[];
+  /** How often the values are refreshed: a Go duration (`30s`, `1h30m`), `0` never; unset the controller's. */
+  refreshInterval?: string;
 }
 
 export interface ExternalSecretCondition {

@@ -99,8 +99,32 @@ describe('normalizeSpec', () => {
       es({ secretDescriptor: { backendType: 'vault', kvVersion: 3 } }),
       'spec.kvVersion must be 1 or 2',
     ],
+    [
+      'a refreshInterval that is not a duration (unvalidated secretDescriptor)',
+      es({ secretDescriptor: { backendType: 'vault', refreshInterval: '1d' } }),
+      'spec.refreshInterval "1d" is not a duration (e.g. 30s, 15m, 1h30m; 0 never refreshes)',
+    ],
+    [
+      'a refreshInterval that is a number',
+      es({ secretDescriptor: { backendType: 'vault', refreshInterval: 30 as never } }),
+      'spec.refreshInterval 30 is not a duration (e.g. 30s, 15m, 1h30m; 0 never refreshes)',
+    ],
+    [
+      'a refreshInterval below one second',
+      es({ spec: { backendType: 'vault', refreshInterval: '200ms' } }),
+      'spec.refreshInterval 200ms is below 1s (0 never refreshes)',
+    ],
   ])('rejects %s', (_, externalSecret, message) => {
     expect(() => normalizeSpec(externalSecret)).toThrow(new InvalidSpecError(message));
+  });
+
+  it.each([
+    [undefined, undefined],
+    ['0', 0],
+    ['1s', 1000],
+    ['1h30m', 5_400_000],
+  ])('reads refreshInterval %j as %j ms (undefined: the controller’s interval)', (refreshInterval, ms) => {
+    expect(normalizeSpec(es({ spec: { backendType: 'vault', refreshInterval } })).refreshIntervalMs).toBe(ms);
   });
 });
 

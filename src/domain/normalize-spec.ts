@@ -1,3 +1,4 @@
+import { parseDuration } from './duration.js';
 import { isObject } from './is-object.js';
 import type { ExternalSecret, RawExternalSecretSpec } from './external-secret.js';
 
@@ -37,6 +38,11 @@ export interface NormalizedSpec {
   readonly secretType: string;
   readonly template: Readonly<Record<string, unknown>>;
   readonly sources: readonly ValueSource[];
+  /**
+   * spec.refreshInterval in ms: 0 never refreshes periodically (only on create, spec change, force-sync and
+   * drift); undefined means the controller's POLLER_INTERVAL_MILLISECONDS.
+   */
+  readonly refreshIntervalMs?: number;
   /** The spec fields a backend declared as its own (`SecretBackend.specFields`), checked against their types. */
   readonly backendFields: Readonly<Record<string, unknown>>;
 }
@@ -133,6 +139,8 @@ export function normalizeSpec(externalSecret: ExternalSecret): NormalizedSpec {
   const kvVersion = raw.kvVersion ?? 2;
   if (kvVersion !== 1 && kvVersion !== 2) throw new InvalidSpecError('spec.kvVersion must be 1 or 2');
 
+  const refreshIntervalMs = refreshIntervalOf(raw.refreshInterval);
+
   const sources: ValueSource[] = [];
   for (const [index, key] of (raw.dataFrom ?? []).entries()) {
     sources.push({ kind: 'spread', key: requireText(key, `spec.dataFrom[${index}]`), isBinary: false });
@@ -183,6 +191,25 @@ export function normalizeSpec(externalSecret: ExternalSecret): NormalizedSpec {
     secretType: templateType || raw.type || 'Opaque',
     template,
     sources,
+    refreshIntervalMs,
     backendFields: {},
   };
+}
+
+/** The shortest refresh interval: below it the controller's own 200 ms scheduling tick and the backends' quotas decide. */
+export const MIN_REFRESH_INTERVAL_MS = 1000;
+
+function refreshIntervalOf(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const text = typeof value === 'string' ? value : undefined;
+  const ms = text === undefined ? undefined : parseDuration(text);
+  if (ms === undefined) {
+    throw new InvalidSpecError(
+      `spec.refreshInterval ${JSON.stringify(value)} is not a duration (e.g. 30s, 15m, 1h30m; 0 never refreshes)`,
+    );
+  }
+  if (ms > 0 && ms < MIN_REFRESH_INTERVAL_MS) {
+    throw new InvalidSpecError(`spec.refreshInterval ${text} is below 1s (0 never refreshes)`);
+  }
+  return ms;
 }

@@ -68,6 +68,8 @@ export interface ReconcileResult {
   readonly refresh: boolean;
   /** What it reads, for the refresh scheduler's prefetch (absent when the spec could not be planned). */
   readonly plan?: FetchPlan;
+  /** spec.refreshInterval in ms (0: never); absent: the controller's interval (also for an invalid spec). */
+  readonly refreshIntervalMs?: number;
 }
 
 function requestFor(source: ValueSource): RemoteRequest {
@@ -124,12 +126,14 @@ export class Reconciler {
     const started = process.hrtime.bigint();
     let backendType = (externalSecret.spec ?? externalSecret.secretDescriptor)?.backendType ?? 'unknown';
     let plan: FetchPlan | undefined;
+    let refreshIntervalMs: number | undefined;
     let outcome: SyncOutcome;
     let written: SecretWrite | undefined;
     let retry = false;
     try {
       const spec = normalizeSpec(externalSecret);
       backendType = spec.backendType;
+      refreshIntervalMs = spec.refreshIntervalMs;
       plan = this.plan(externalSecret, spec);
       written = await this.sync(item.key, externalSecret, spec, plan, item.freshAfter);
       outcome = { ok: true };
@@ -155,7 +159,7 @@ export class Reconciler {
       );
       retry = true;
     }
-    return { result: retry ? 'retry' : 'done', refresh: true, plan };
+    return { result: retry ? 'retry' : 'done', refresh: true, plan, refreshIntervalMs };
   }
 
   private plan(externalSecret: ExternalSecret, normalized: NormalizedSpec): FetchPlan {

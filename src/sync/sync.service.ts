@@ -12,6 +12,7 @@ import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
 import type { ExternalSecret } from '../domain/external-secret.js';
 import { Reconciler, type FetchPlan } from './reconciler.service.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
+import { observe, syncTrigger, type ObservedObject } from '../domain/sync-trigger.js';
 import { WorkQueue, type WorkItem, type WorkResult } from './work-queue.js';
 
 const CONCURRENCY = 10;
@@ -33,7 +34,8 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
   private readonly queue: WorkQueue;
   private readonly scheduler: RefreshScheduler;
   private readonly plans = new Map<string, FetchPlan>();
-  private readonly generations = new Map<string, number | undefined>();
+  /** What each ExternalSecret looked like when last seen (generation, labels, annotations). */
+  private readonly observed = new Map<string, ObservedObject>();
   /** The policy annotations last seen per namespace, so that only a change of them re-checks its objects. */
   private readonly namespacePolicies = new Map<string, string>();
 
@@ -128,21 +130,27 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
   }
 
   externalSecretAdded(externalSecret: ExternalSecret): void {
-    this.generations.set(keyOf(externalSecret), externalSecret.metadata.generation);
+    this.observed.set(keyOf(externalSecret), observe(externalSecret));
     if (this.reconciler.handles(externalSecret)) this.queue.add(keyOf(externalSecret), 'urgent');
   }
 
-  /** Only a spec change (a new generation) syncs at once; status echoes of our own writes are ignored. */
+  /**
+   * A spec change, or a change of labels or annotations (force-sync), syncs at once with values read now (an
+   * urgent item asks for values no older than itself, so the shared cache is bypassed for its keys). Status
+   * echoes of our own writes change neither and are ignored.
+   */
   externalSecretUpdated(externalSecret: ExternalSecret): void {
     const key = keyOf(externalSecret);
-    if (this.generations.get(key) === externalSecret.metadata.generation) return;
-    this.generations.set(key, externalSecret.metadata.generation);
+    const current = observe(externalSecret);
+    const trigger = syncTrigger(this.observed.get(key), current);
+    this.observed.set(key, current);
+    if (trigger === undefined) return;
     if (this.reconciler.handles(externalSecret)) this.queue.add(key, 'urgent');
   }
 
   externalSecretDeleted(externalSecret: ExternalSecret): void {
     const key = keyOf(externalSecret);
-    this.generations.delete(key);
+    this.observed.delete(key);
     this.plans.delete(key);
     this.reconciler.forget(key);
     this.scheduler.unschedule(key);
@@ -192,15 +200,17 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
 
   private async process(item: WorkItem): Promise<WorkResult> {
     this.metrics.queueDepth.set(this.queue.depth);
-    const { result, refresh, plan } = await this.reconciler.reconcile(item);
+    const { result, refresh, plan, refreshIntervalMs } = await this.reconciler.reconcile(item);
     if (!refresh) {
       // Gone (or not ours): also after a delete that raced this reconcile.
       this.plans.delete(item.key);
       this.scheduler.unschedule(item.key);
     } else {
       if (plan) this.plans.set(item.key, plan);
-      if (!this.config.pollingDisabled)
-        this.scheduler.schedule(item.key, plan?.identity.cacheKey ?? item.key);
+      if (!this.config.pollingDisabled) {
+        const intervalMs = refreshIntervalMs ?? this.config.pollerIntervalMs;
+        this.scheduler.schedule(item.key, plan?.identity.cacheKey ?? item.key, intervalMs);
+      }
     }
     return result;
   }

@@ -20,6 +20,8 @@ const deprecatedForms = readYamlDocuments<ExternalSecretManifest>(
   new URL('../fixtures/deprecated-forms.yaml', import.meta.url),
 );
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('the ExternalSecret CRD on a real API server', () => {
   const clients = kubeClients();
   let namespace: string;
@@ -104,7 +106,25 @@ describe('the ExternalSecret CRD on a real API server', () => {
       { backendType: 'secretsManager', dataFromWithOptions: [{ isBinary: true }] },
       /dataFromWithOptions\[0\]\.key: Required value/,
     ],
+    ...['1d', '10', '-5s', '1h 30m', 'PT1H', 'soon'].map((refreshInterval): [string, object, RegExp] => [
+      `refreshInterval ${refreshInterval}`,
+      { backendType: 'secretsManager', refreshInterval, data: [{ key: 'a', name: 'a' }] },
+      new RegExp(
+        escapeRegExp(
+          `spec.refreshInterval: Invalid value: "${refreshInterval}": must be a duration such as 30s, 15m or 1h30m, or 0 (never refresh)`,
+        ),
+      ),
+    ]),
   ];
+
+  it.each(['0', '30s', '15m', '1h', '1h30m', '1.5h', '2m30s'])(
+    'accepts refreshInterval %s and shows it in the printer columns',
+    async (refreshInterval) => {
+      const name = `interval-${refreshInterval.replace('.', '-').toLowerCase()}`;
+      await create({ ...base, metadata: { name }, spec: { backendType: 'vault', refreshInterval } });
+      expect((await read(name)).spec).toMatchObject({ refreshInterval });
+    },
+  );
 
   it.each(rejected)('rejects %s with a clear message', async (_, spec, message) => {
     await expect(create({ ...base, metadata: { name: 'invalid' }, spec })).rejects.toThrow(message);

@@ -1,0 +1,38 @@
+/**
+ * Durations as Go (and so ESO and every Kubernetes tool) writes them: a sequence of decimal numbers with a unit,
+ * `30s`, `15m`, `1h30m`, `1.5h`, `250ms`; `0` alone means zero. Units: ns, us (µs), ms, s, m, h.
+ */
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** The syntax, also the CRD schema's pattern for spec.refreshInterval (kept equal by a test). */
+export const DURATION_PATTERN = '^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$';
+const durationSyntax = new RegExp(DURATION_PATTERN);
+const part = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)/g;
+
+/** Milliseconds of a duration (rounded to whole ms), or undefined when the text is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  if (!durationSyntax.test(text)) return undefined;
+  if (text === '0') return 0;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(part)) total += Number(amount) * UNIT_MS[unit!]!;
+  return Math.round(total);
+}
+
+/** A duration for people: `1h30m`, `45s`, `250ms`, `0s`. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = (ms % 60_000) / 1000;
+  return `${hours ? `${hours}h` : ''}${minutes ? `${minutes}m` : ''}${seconds ? `${seconds}s` : ''}`;
+}

@@ -1,0 +1,136 @@
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CountingAwsProxy, putSecret } from '../support/aws.js';
+import { ControllerProcess } from '../support/controller-process.js';
+import {
+  createExternalSecret,
+  createTestNamespace,
+  eventually,
+  kubeClients,
+  readSecretData,
+  waitForStatus,
+} from '../support/kube.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Secrets Manager reads (single or batched) the proxy saw in one region. */
+const readsIn = (proxy: CountingAwsProxy, region: string) =>
+  (proxy.calls.get(`GetSecretValue@${region}`) ?? 0) +
+  (proxy.calls.get(`BatchGetSecretValue@${region}`) ?? 0);
+
+describe('spec.refreshInterval', () => {
+  const clients = kubeClients();
+  const proxy = new CountingAwsProxy();
+  let controller: ControllerProcess;
+  let namespace: string;
+  const id = Math.random().toString(36).slice(2, 8);
+  const shared = `interval-${id}/shared`;
+  const never = `interval-${id}/never`;
+  const byDefault = `interval-${id}/default`;
+
+  const object = (name: string, key: string, region: string, refreshInterval?: string) => ({
+    apiVersion: 'kubernetes-client.io/v1',
+    kind: 'ExternalSecret',
+    metadata: { name },
+    spec: { backendType: 'secretsManager', region, refreshInterval, data: [{ key, name: 'v' }] },
+  });
+  const value = async (name: string) => (await readSecretData(clients, namespace, name))?.data.v;
+
+  beforeAll(async () => {
+    namespace = await createTestNamespace('interval');
+    await putSecret(shared, 'one');
+    await putSecret(never, 'one', 'eu-west-1');
+    await putSecret(byDefault, 'one', 'eu-central-1');
+    const endpoint = await proxy.start();
+    controller = await ControllerProcess.start({
+      AWS_ENDPOINT_URL: endpoint,
+      // The controller's own interval is long: only the objects' own intervals act within the test.
+      POLLER_INTERVAL_MILLISECONDS: '600000',
+      WATCHED_NAMESPACES: namespace,
+    });
+    await controller.waitHealthy('/readyz');
+  });
+
+  afterAll(async () => {
+    await controller?.stop();
+    await proxy.stop();
+  });
+
+  it('refreshes each object at its own interval; a 1h object sharing a 2s one’s key costs no read of its own; 0 never polls', async () => {
+    await createExternalSecret(clients, namespace, object('fast', shared, 'us-east-1', '2s'));
+    await createExternalSecret(clients, namespace, object('slow', shared, 'us-east-1', '1h'));
+    await createExternalSecret(clients, namespace, object('never', never, 'eu-west-1', '0'));
+    await createExternalSecret(clients, namespace, object('default', byDefault, 'eu-central-1'));
+    for (const name of ['fast', 'slow', 'never', 'default']) {
+      await eventually(`${name} synced`, async () => ((await value(name)) === 'one' ? true : undefined));
+    }
+
+    proxy.reset();
+    await sleep(10_000);
+    // The 2 s object: one read every 2 s (≥ 4 in 10 s); the 1 h object shares its key and identity and adds none.
+    const sharedReads = readsIn(proxy, 'us-east-1');
+    expect(sharedReads).toBeGreaterThanOrEqual(4);
+    expect(sharedReads).toBeLessThanOrEqual(6);
+    // 0: never read again; unset: the controller's 10-minute interval.
+    expect(readsIn(proxy, 'eu-west-1')).toBe(0);
+    expect(readsIn(proxy, 'eu-central-1')).toBe(0);
+
+    // A change reaches the 2 s object within its interval; the 0 one keeps its value until something syncs it.
+    await putSecret(shared, 'two');
+    await putSecret(never, 'two', 'eu-west-1');
+    await eventually(
+      'fast refreshed',
+      async () => ((await value('fast')) === 'two' ? true : undefined),
+      5_000,
+    );
+    await sleep(3_000);
+    expect(await value('never')).toBe('one');
+  });
+
+  it('force-sync: a changed annotation syncs at once with one fresh read; a status update syncs nothing', async () => {
+    // 'never' (refreshInterval 0) still holds 'one' while its remote value is 'two' (the test above).
+    expect(await value('never')).toBe('one');
+    proxy.reset();
+    const annotated = Date.now();
+    await clients.customObjects.patchNamespacedCustomObject(
+      {
+        group: 'kubernetes-client.io',
+        version: 'v1',
+        namespace,
+        plural: 'externalsecrets',
+        name: 'never',
+        body: { metadata: { annotations: { 'force-sync': String(annotated) } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await eventually(
+      'never force-synced',
+      async () => ((await value('never')) === 'two' ? true : undefined),
+      5_000,
+    );
+    expect(Date.now() - annotated).toBeLessThan(2_000);
+    expect(readsIn(proxy, 'eu-west-1')).toBe(1);
+
+    // A status-only update (what the controller itself writes) is not a trigger: no read, nothing written.
+    proxy.reset();
+    await clients.customObjects.patchNamespacedCustomObjectStatus(
+      {
+        group: 'kubernetes-client.io',
+        version: 'v1',
+        namespace,
+        plural: 'externalsecrets',
+        name: 'never',
+        body: { status: { lastSync: new Date().toISOString() } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await sleep(2_000);
+    expect(readsIn(proxy, 'eu-west-1')).toBe(0);
+  });
+
+  it('reports an interval below one second in status (the schema takes the syntax)', async () => {
+    await createExternalSecret(clients, namespace, object('too-fast', shared, 'us-east-1', '100ms'));
+    const failed = await waitForStatus(clients, namespace, 'too-fast', 'ERROR');
+    expect(failed.status?.status).toBe('ERROR, spec.refreshInterval 100ms is below 1s (0 never refreshes)');
+  });
+});
