@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from './duration.js';
+import { parseDuration } from './duration.js';
 
 describe('parseDuration (Go syntax)', () => {
   it.each([
@@ -25,15 +25,4 @@ describe('parseDuration (Go syntax)', () => {
     '%j is not a duration',
     (text) => expect(parseDuration(text)).toBeUndefined(),
   );
-});
-
-describe('formatDuration', () => {
-  it.each([
-    [0, '0s'],
-    [250, '250ms'],
-    [30_000, '30s'],
-    [5_400_000, '1h30m'],
-    [3_600_000, '1h'],
-    [90_500, '1m30.5s'],
-  ])('%d ms is %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 });
