@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideLeaseStep, mustStopLeading, type LeaseSpecView } from './lease-decision.js';
+import { decideLeaseStep, type LeaseSpecView } from './lease-decision.js';
 
 const me = 'replica-a';
 const other = 'replica-b';
@@ -95,16 +95,5 @@ describe('decideLeaseStep', () => {
     });
     expect(later.step).toBe('standby');
     expect(later.observation?.at).toBe(16_001);
-  });
-});
-
-describe('mustStopLeading', () => {
-  it.each([
-    { leading: true, renewed: false, lastRenewal: 0, now: 10_001, stop: true },
-    { leading: true, renewed: false, lastRenewal: 0, now: 10_000, stop: false },
-    { leading: true, renewed: true, lastRenewal: 0, now: 20_000, stop: false },
-    { leading: false, renewed: false, lastRenewal: 0, now: 20_000, stop: false },
-  ])('leading $leading, renewed $renewed, $now ms after the last renewal: stop $stop', (row) => {
-    expect(mustStopLeading({ ...row, renewDeadlineMs: 10_000 })).toBe(row.stop);
   });
 });

@@ -42,17 +42,3 @@ export function decideLeaseStep(input: {
   if (lease.holderIdentity && !expired) return { step: 'standby', observation, transitions };
   return { step: 'acquire', observation, transitions: transitions + (lease.holderIdentity ? 1 : 0) };
 }
-
-/**
- * A leader that could not renew within the renew deadline gives up (stops writing), which happens before any
- * standby may take over, since the deadline is shorter than the lease duration.
- */
-export function mustStopLeading(input: {
-  readonly leading: boolean;
-  readonly renewed: boolean;
-  readonly lastRenewal: number;
-  readonly now: number;
-  readonly renewDeadlineMs: number;
-}): boolean {
-  return input.leading && !input.renewed && input.now - input.lastRenewal > input.renewDeadlineMs;
-}

@@ -1,5 +1,4 @@
 import type { Provider } from '@nestjs/common';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { KUBE_CONFIG } from './kubernetes.constants.js';
 import { PooledKubeConfig } from './pooled-kube-config.js';
 
@@ -9,7 +8,7 @@ import { PooledKubeConfig } from './pooled-kube-config.js';
  */
 export const kubeConfigProvider: Provider = {
   provide: KUBE_CONFIG,
-  useFactory: (): KubeConfig => {
+  useFactory: (): PooledKubeConfig => {
     const kubeConfig = new PooledKubeConfig();
     kubeConfig.loadFromDefault();
     if (!kubeConfig.getCurrentCluster()) {

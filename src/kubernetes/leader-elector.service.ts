@@ -1,16 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { CONTROLLER_CONFIG } from '../config/config.constants.js';
 import type { ControllerConfig } from '../config/controller-config.js';
 import { jittered } from '../domain/backoff.js';
-import { decideLeaseStep, mustStopLeading, type LeaseObservation } from '../domain/lease-decision.js';
+import { decideLeaseStep, type LeaseObservation } from '../domain/lease-decision.js';
 import { failFast } from '../lifecycle/process-guards.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
 import { apiCall, statusCodeOf } from './api-errors.js';
 import { KUBE_CONFIG } from './kubernetes.constants.js';
+import type { PooledKubeConfig } from './pooled-kube-config.js';
+
+/** Tries to release the Lease on shutdown; a conflict (another writer between read and write) is retried. */
+const RELEASE_ATTEMPTS = 3;
 
 export interface LeadershipCallbacks {
   onStartedLeading(): void;
@@ -23,6 +27,10 @@ export interface LeadershipCallbacks {
  * lease duration, so it stops before anyone else can take over); standbys take the Lease once it has not
  * changed for a whole lease duration, measured on their own clock (no clock-skew assumptions). On shutdown the
  * leader releases the Lease so that a rolling update hands over at once.
+ *
+ * Every Lease request is aborted after half the renew deadline: a request hanging on a dead connection must
+ * not stop the loop, or a leader would never notice it can no longer renew (two leaders once the Lease
+ * expires) and a standby would never take a free Lease.
  */
 @Injectable()
 export class LeaderElector {
@@ -30,17 +38,22 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  private lastRenewal = 0;
+  /** The cycle running now, if any: shutdown waits for it before releasing, so the two never race. */
+  private running: Promise<void> | undefined;
+  /** Fires at the renew deadline unless a renewal re-arms it first. */
+  private renewDeadline: NodeJS.Timeout | undefined;
   private observed: LeaseObservation | undefined;
   private callbacks: LeadershipCallbacks | undefined;
 
   constructor(
-    @Inject(KUBE_CONFIG) kubeConfig: KubeConfig,
+    @Inject(KUBE_CONFIG) kubeConfig: PooledKubeConfig,
     @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
     private readonly metrics: ControllerMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+    this.coordination = kubeConfig.makeApiClient(CoordinationV1Api, {
+      requestTimeoutMs: Math.max(config.leaderElection.renewDeadlineMs / 2, 500),
+    });
   }
 
   start(callbacks: LeadershipCallbacks): void {
@@ -53,7 +66,9 @@ export class LeaderElector {
   /** cycle() handles its own API failures; anything else it throws is a defect and ends the process. */
   private scheduleCycle(delayMs: number): void {
     this.timer = setTimeout(() => {
-      this.cycle().catch((error: unknown) => failFast('leader election failed', error));
+      this.running = this.cycle()
+        .catch((error: unknown) => failFast('leader election failed', error))
+        .finally(() => (this.running = undefined));
     }, delayMs);
   }
 
@@ -61,24 +76,36 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    if (!this.leading) return;
+    clearTimeout(this.renewDeadline);
+    // A renewal in flight would change the Lease's resourceVersion under the release (a 409).
+    await this.running;
+    // Started, not necessarily leading: a cycle that took the Lease as shutdown began did not start leading.
+    if (!this.identity) return;
     this.leading = false;
     this.metrics.leader.set(0);
-    try {
-      const lease = await this.read();
-      if (lease?.spec?.holderIdentity === this.identity) {
-        lease.spec.holderIdentity = undefined;
-        lease.spec.leaseDurationSeconds = 1;
-        lease.spec.renewTime = new V1MicroTime();
-        await this.replace(lease);
-        this.logger.info({ lease: this.leaseName }, 'released leadership');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.release();
+        return;
+      } catch (error) {
+        if (statusCodeOf(error) === 409 && attempt < RELEASE_ATTEMPTS) continue;
+        this.logger.warn(
+          { lease: this.leaseName, err: (error as Error).message },
+          'could not release the lease; a standby takes over when it expires',
+        );
+        return;
       }
-    } catch (error) {
-      this.logger.warn(
-        { lease: this.leaseName, err: (error as Error).message },
-        'could not release the lease',
-      );
     }
+  }
+
+  private async release(): Promise<void> {
+    const lease = await this.read();
+    if (lease?.spec?.holderIdentity !== this.identity) return;
+    lease.spec.holderIdentity = undefined;
+    lease.spec.leaseDurationSeconds = 1;
+    lease.spec.renewTime = new V1MicroTime();
+    await this.replace(lease);
+    this.logger.info({ lease: this.leaseName }, 'released leadership');
   }
 
   /** This replica's name in the Lease: the pod (or host) name and a random suffix, chosen when it starts. */
@@ -94,36 +121,45 @@ export class LeaderElector {
     if (this.stopped) return;
     const { retryPeriodMs, renewDeadlineMs } = this.config.leaderElection;
     let held = false;
+    const attemptStarted = Date.now();
     try {
       held = await this.tryAcquireOrRenew();
     } catch (error) {
-      this.logger.debug({ lease: this.leaseName, err: (error as Error).message }, 'lease update failed');
+      // A leader that cannot renew is news (it stops leading at the renew deadline); a standby's retries are not.
+      this.logger[this.leading ? 'warn' : 'debug'](
+        { lease: this.leaseName, err: (error as Error).message },
+        'lease update failed',
+      );
     }
     if (this.stopped) return;
     if (held) {
-      this.lastRenewal = Date.now();
+      // Counted from when the renewal was sent, not answered: a standby may count from its write.
+      this.armRenewDeadline(renewDeadlineMs - (Date.now() - attemptStarted));
       if (!this.leading) {
         this.leading = true;
         this.metrics.leader.set(1);
         this.logger.info({ lease: this.leaseName, identity: this.identity }, 'became the leader');
         this.callbacks?.onStartedLeading();
       }
-    } else if (
-      mustStopLeading({
-        leading: this.leading,
-        renewed: held,
-        lastRenewal: this.lastRenewal,
-        now: Date.now(),
-        renewDeadlineMs,
-      })
-    ) {
+    }
+    this.scheduleCycle(this.leading ? retryPeriodMs : jittered(retryPeriodMs, 0.2));
+  }
+
+  /**
+   * A leader that has not renewed within the renew deadline stops leading then, whatever its requests are
+   * doing: the deadline is shorter than the lease duration, so it stops before a standby may take over.
+   */
+  private armRenewDeadline(inMs: number): void {
+    clearTimeout(this.renewDeadline);
+    this.renewDeadline = setTimeout(() => {
+      if (!this.leading || this.stopped) return;
+      this.stopped = true;
+      clearTimeout(this.timer);
       this.leading = false;
       this.metrics.leader.set(0);
       this.logger.error({ lease: this.leaseName }, 'lost leadership: could not renew the lease in time');
       this.callbacks?.onStoppedLeading();
-      return;
-    }
-    this.scheduleCycle(this.leading ? retryPeriodMs : jittered(retryPeriodMs, 0.2));
+    }, inMs);
   }
 
   private async read(): Promise<V1Lease | undefined> {

@@ -37,15 +37,35 @@ export class PooledKubeConfig extends KubeConfig {
     if (created !== this.sharedDispatcher) context.setDispatcher(this.sharedDispatcher);
   }
 
-  /** As KubeConfig.makeApiClient, whose header middleware runs after authentication and sets its own agent. */
-  override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
+  /**
+   * As KubeConfig.makeApiClient, whose header middleware runs after authentication and sets its own agent.
+   * `requestTimeoutMs` aborts a request that has no complete answer in time: undici's own limits are five
+   * minutes, and a caller with a deadline (leader election) must learn of a dead connection before it.
+   */
+  override makeApiClient<T extends ApiType>(
+    apiClientType: ApiConstructor<T>,
+    options: { readonly requestTimeoutMs?: number } = {},
+  ): T {
     const cluster = this.getCurrentCluster();
     if (!cluster) throw new Error('No active cluster!');
+    const { requestTimeoutMs } = options;
     return new apiClientType(
       createConfiguration({
         baseServer: new ServerConfiguration(cluster.server, {}),
         authMethods: { default: this },
         middleware: [setHeaderMiddleware('User-Agent', CONTROLLER_USER_AGENT)],
+        promiseMiddleware:
+          requestTimeoutMs === undefined
+            ? []
+            : [
+                {
+                  pre: (request) => {
+                    request.setSignal(AbortSignal.timeout(requestTimeoutMs));
+                    return Promise.resolve(request);
+                  },
+                  post: (response) => Promise.resolve(response),
+                },
+              ],
       }),
     );
   }

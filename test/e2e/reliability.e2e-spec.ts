@@ -338,6 +338,60 @@ describe('faults: the controller survives them, loses nothing and tells the trut
     }
   });
 
+  it('a leader cut off from the API server (hanging requests) stops at its renew deadline, before the standby takes over', async () => {
+    const namespace = await createTestNamespace('cutoff');
+    const env = {
+      LEADER_ELECTION: 'true',
+      LEADER_ELECTION_NAMESPACE: namespace,
+      LEADER_ELECTION_LEASE_NAME: 'es-cutoff',
+      LEADER_ELECTION_LEASE_DURATION_MILLISECONDS: '3000',
+      LEADER_ELECTION_RENEW_DEADLINE_MILLISECONDS: '2000',
+      LEADER_ELECTION_RETRY_PERIOD_MILLISECONDS: '300',
+      WATCHED_NAMESPACES: namespace,
+    };
+    const isLeader = async (replica: ControllerProcess) =>
+      /^kubernetes_external_secrets_leader 1$/m.test(await (await fetch(replica.url('/metrics'))).text());
+    const proxy = new TcpProxy('127.0.0.1', apiServerPort);
+    const port = await proxy.start();
+    const leader = await ControllerProcess.start({ ...env, KUBECONFIG: kubeconfigThrough(port) });
+    let standby: ControllerProcess | undefined;
+    try {
+      await eventually('the first replica to lead', async () =>
+        (await isLeader(leader)) ? true : undefined,
+      );
+      standby = await ControllerProcess.start(env);
+      await standby.waitHealthy('/readyz');
+      expect(await isLeader(standby)).toBe(false);
+
+      // Requests hang: no answer, no error, no closed connection. Without a deadline of its own the leader
+      // would wait on its renewal forever and still lead when the standby takes the expired Lease.
+      const frozen = Date.now();
+      proxy.freeze();
+      let leaderExitedAt = 0;
+      const exit = leader.exitCode(15_000).then((code) => {
+        leaderExitedAt = Date.now();
+        return code;
+      });
+      await eventually(
+        'the standby to lead',
+        async () => ((await isLeader(standby!)) ? true : undefined),
+        15_000,
+      );
+      const standbyLeadsAt = Date.now();
+      expect(await exit).toBe(1);
+      expect(leaderExitedAt, 'the cut-off leader exited before the standby led').toBeGreaterThan(0);
+      expect(leaderExitedAt).toBeLessThan(standbyLeadsAt);
+      expect(leader.text).toContain('lost leadership: could not renew the lease in time');
+      // Renew deadline (2 s) from the last renewal, then the lease (3 s) from the standby's last observation.
+      expect(standbyLeadsAt - frozen).toBeLessThan(8000);
+    } finally {
+      proxy.thaw();
+      await leader.stop('SIGKILL').catch(() => undefined);
+      await standby?.stop('SIGKILL').catch(() => undefined);
+      await proxy.stop();
+    }
+  });
+
   it('throttling: the call rate falls while it lasts, errors are reported once, and no object is starved after', async () => {
     const workload = await createAwsWorkload(clients, 'throttled', 10);
     const proxy = new CountingAwsProxy();

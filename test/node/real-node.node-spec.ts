@@ -28,6 +28,7 @@ import {
   containerMemoryCgroup,
   containerPid,
   ctr,
+  keepPodLogs,
   nodeEnv,
   processState,
 } from '../support/node.js';
@@ -53,6 +54,23 @@ const seedExample = (name: string) => {
 const clients = kubeClients();
 const coordination = clients.kubeConfig.makeApiClient(CoordinationV1Api);
 const results: Record<string, unknown> = {};
+let podLogs: ReturnType<typeof keepPodLogs> | undefined;
+
+/** Runs a step; if it fails, its error carries the last log lines of the named Pods (kept after deletion). */
+async function explainedBy<T>(pods: V1Pod[], step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const logs = pods.map(
+      (pod) => `--- ${pod.metadata!.name} ---\n${podLogs?.tail(SYSTEM, pod.metadata!.name!) ?? ''}`,
+    );
+    const lease = await coordination
+      .readNamespacedLease({ namespace: SYSTEM, name: RELEASE })
+      .then((found) => JSON.stringify(found.spec), String);
+    (error as Error).message += `\nLease: ${lease}\n${logs.join('\n')}`;
+    throw error;
+  }
+}
 
 const bao = async (method: string, path: string, body?: object) => {
   const response = await fetch(`${process.env.VAULT_ADDR}/v1/${path}`, {
@@ -134,6 +152,7 @@ async function deletePodAndFollow(name: string) {
 describe('the chart on a real node', () => {
   beforeAll(async () => {
     nodeEnv();
+    podLogs = keepPodLogs();
     // What a user's Vault administrator does: the Kubernetes auth roles admit the chart's ServiceAccount.
     for (const [mount, role] of [
       ['kubernetes', 'es-controller'],
@@ -159,6 +178,7 @@ describe('the chart on a real node', () => {
   });
 
   afterAll(() => {
+    podLogs?.stop();
     // The image's figures, from its build (test/node/build-images.sh).
     const build = Object.fromEntries(
       readFileSync(join(nodeEnv().nodeDir, 'images', 'build.env'), 'utf8')
@@ -332,29 +352,38 @@ describe('the chart on a real node', () => {
 
     const deleted = Date.now();
     const following = deletePodAndFollow(leader.metadata!.name!);
-    await eventually(
-      'the standby to lead',
-      async () => ((await metricOf(standby, 'kubernetes_external_secrets_leader')) === 1 ? true : undefined),
-      LEASE_DURATION_MS + 10_000,
-    );
-    results.leaderHandoverSeconds = (Date.now() - deleted) / 1000;
-    expect(Date.now() - deleted).toBeLessThan(LEASE_DURATION_MS);
-    const { terminated } = await following;
-    expect(terminated?.exitCode).toBe(0);
-    const handedOver = await coordination.readNamespacedLease({ namespace: SYSTEM, name: RELEASE });
-    expect(handedOver.spec!.holderIdentity!.startsWith(standby.metadata!.name!)).toBe(true);
-    // The new leader works: a new value arrives.
-    await putSecret('hello-service/password', 'after-handover');
-    await eventually(
-      'the new value through the new leader',
-      async () =>
-        (await readSecretData(clients, APPS, 'hello-service'))?.data.password === 'after-handover'
-          ? true
-          : undefined,
-      60_000,
-    );
-    await helmRelease('upgrade', '--set', 'env.LOG_LEVEL=debug', '--set', 'replicaCount=1');
-    await readyPods(1, [], 120_000);
+    try {
+      await explainedBy([leader, standby], async () => {
+        await eventually(
+          'the standby to lead',
+          async () =>
+            (await metricOf(standby, 'kubernetes_external_secrets_leader')) === 1 ? true : undefined,
+          LEASE_DURATION_MS + 10_000,
+        );
+        results.leaderHandoverSeconds = (Date.now() - deleted) / 1000;
+        // The leader released the Lease on SIGTERM: no wait for it to expire.
+        expect(Date.now() - deleted).toBeLessThan(LEASE_DURATION_MS);
+      });
+      const { terminated } = await following;
+      expect(terminated?.exitCode).toBe(0);
+      const handedOver = await coordination.readNamespacedLease({ namespace: SYSTEM, name: RELEASE });
+      expect(handedOver.spec!.holderIdentity!.startsWith(standby.metadata!.name!)).toBe(true);
+      // The new leader works: a new value arrives.
+      await putSecret('hello-service/password', 'after-handover');
+      await eventually(
+        'the new value through the new leader',
+        async () =>
+          (await readSecretData(clients, APPS, 'hello-service'))?.data.password === 'after-handover'
+            ? true
+            : undefined,
+        60_000,
+      );
+    } finally {
+      // The next tests start from one replica, whatever happened here.
+      await following.catch(() => undefined);
+      await helmRelease('upgrade', '--set', 'env.LOG_LEVEL=debug', '--set', 'replicaCount=1');
+      await readyPods(1, [], 120_000);
+    }
   });
 
   it('holds the chart’s memory limit under 1,000 ExternalSecrets (not OOM-killed; RSS from the cgroup)', async () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -104,4 +104,53 @@ export function cgroupMemory(folder: string) {
     limit: number('memory.limit_in_bytes'),
     oomKills: Number(/oom_kill (\d+)/.exec(oomControl)?.[1] ?? 0),
   };
+}
+
+/**
+ * Copies the kubelet's Pod logs ($NODE_DIR/pod-logs/<namespace>_<pod>_<uid>/<container>/0.log) to
+ * $NODE_DIR/kept-logs/<namespace>_<pod>.log every half second while it runs: the kubelet removes a Pod's logs
+ * with the Pod, and a test that deleted one needs them to explain a failure.
+ */
+export function keepPodLogs() {
+  const { nodeDir } = nodeEnv();
+  const source = join(nodeDir, 'pod-logs');
+  const kept = join(nodeDir, 'kept-logs');
+  mkdirSync(kept, { recursive: true });
+  const sizes = new Map<string, number>();
+  const copy = () => {
+    if (!existsSync(source)) return;
+    for (const pod of readdirSync(source)) {
+      const name = pod.split('_').slice(0, 2).join('_');
+      for (const container of safeReaddir(join(source, pod))) {
+        const file = join(source, pod, container, '0.log');
+        try {
+          const size = statSync(file).size;
+          if (sizes.get(file) === size) continue;
+          copyFileSync(file, join(kept, `${name}.log`));
+          sizes.set(file, size);
+        } catch {
+          // Removed with its Pod between the listing and the copy: the last copy stands.
+        }
+      }
+    }
+  };
+  const timer = setInterval(copy, 500);
+  return {
+    stop: () => clearInterval(timer),
+    /** The last lines a Pod's container wrote (kept after the Pod is gone), for a failure message. */
+    tail(namespace: string, pod: string, lines = 40): string {
+      copy();
+      const file = join(kept, `${namespace}_${pod}.log`);
+      if (!existsSync(file)) return `(no log kept for ${namespace}/${pod})`;
+      return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    },
+  };
+}
+
+function safeReaddir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
 }
