@@ -7,7 +7,10 @@ import {
   createTestNamespace,
   eventually,
   kubeClients,
+  eventsOf,
+  readExternalSecret,
   readSecretData,
+  replaceExternalSecretSpec,
   waitForStatus,
 } from '../support/kube.js';
 
@@ -126,6 +129,51 @@ describe('spec.refreshInterval', () => {
     );
     await sleep(2_000);
     expect(readsIn(proxy, 'eu-west-1')).toBe(0);
+  });
+
+  it('tells what a sync did: the Ready message and the Events name the keys added, changed and removed (never values)', async () => {
+    const first = `interval-${id}/report-a`;
+    const second = `interval-${id}/report-b`;
+    await putSecret(first, 'secret-value-1');
+    await putSecret(second, 'secret-value-2');
+    const items = (...names: string[]) => names.map((name) => ({ key: name === 'c' ? second : first, name }));
+    const manifest = {
+      apiVersion: 'kubernetes-client.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name: 'report' },
+      spec: {
+        backendType: 'secretsManager',
+        region: 'us-east-1',
+        refreshInterval: '1s',
+        data: items('a', 'b'),
+      },
+    };
+    await createExternalSecret(clients, namespace, manifest);
+    const readyMessage = async () =>
+      (await readExternalSecret(clients, namespace, 'report')).status?.conditions?.[0]?.message;
+    await eventually('created', async () =>
+      (await readyMessage()) === 'the Secret is in sync; last write: added a, b' ? true : undefined,
+    );
+    await putSecret(first, 'secret-value-3');
+    await eventually('changed', async () =>
+      (await readyMessage()) === 'the Secret is in sync; last write: changed a, b' ? true : undefined,
+    );
+    await replaceExternalSecretSpec(clients, namespace, 'report', {
+      ...manifest.spec,
+      data: items('a', 'c'),
+    });
+    await eventually('added and removed', async () =>
+      (await readyMessage()) === 'the Secret is in sync; last write: added c; removed b' ? true : undefined,
+    );
+    const events = await eventsOf(clients, namespace, 'report');
+    expect(events).toEqual(
+      expect.arrayContaining([
+        `Normal Created: Secret ${namespace}/report created: added a, b`,
+        `Normal Updated: Secret ${namespace}/report updated: changed a, b`,
+        `Normal Updated: Secret ${namespace}/report updated: added c; removed b`,
+      ]),
+    );
+    expect(JSON.stringify(events)).not.toMatch(/secret-value/);
   });
 
   it('reports an interval below one second in status (the schema takes the syntax)', async () => {
