@@ -77,3 +77,45 @@ describe('isNewFailure', () => {
     expect(isNewFailure(current, next)).toBe(report);
   });
 });
+
+describe('the Ready message names what the last write changed', () => {
+  const first = nextStatus(undefined, 1, { ok: true }, true, now, 'added password')!;
+
+  it.each([
+    [
+      'a write that changed keys',
+      first,
+      true,
+      'changed password',
+      'the Secret is in sync; last write: changed password',
+    ],
+    [
+      'an idle sync after it (kept, so no status write)',
+      first,
+      false,
+      undefined,
+      'the Secret is in sync; last write: added password',
+    ],
+    [
+      'a write that changed no key (labels only)',
+      first,
+      true,
+      undefined,
+      'the Secret is in sync; last write: added password',
+    ],
+  ])('%s', (_, current, written, summary, message) => {
+    const next = nextStatus(current, 1, { ok: true }, written, later, summary) ?? current;
+    expect(next.conditions![0]!.message).toBe(message);
+  });
+
+  it('writes nothing on an idle sync after a write', () => {
+    expect(nextStatus(first, 1, { ok: true }, false, later)).toBeUndefined();
+  });
+
+  it('starts over after a failure', () => {
+    const failed = nextStatus(first, 1, { ok: false, reason: 'SyncFailed', message: 'x' }, false, later)!;
+    expect(nextStatus(failed, 1, { ok: true }, false, later)!.conditions![0]!.message).toBe(
+      'the Secret is in sync',
+    );
+  });
+});

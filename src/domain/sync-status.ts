@@ -14,12 +14,14 @@ export function nextStatus(
   outcome: SyncOutcome,
   secretWritten: boolean,
   now: Date,
+  /** What the write changed (key names only, e.g. `changed password; added api-key`), when it changed keys. */
+  writeSummary?: string,
 ): ExternalSecretStatus | undefined {
   const text = outcome.ok ? 'SUCCESS' : `ERROR, ${outcome.message}`;
-  const ready: ExternalSecretCondition = outcome.ok
-    ? { type: 'Ready', status: 'True', reason: 'Synced', message: 'the Secret is in sync' }
-    : { type: 'Ready', status: 'False', reason: outcome.reason, message: outcome.message };
   const previous = current?.conditions?.find((condition) => condition.type === 'Ready');
+  const ready: ExternalSecretCondition = outcome.ok
+    ? { type: 'Ready', status: 'True', reason: 'Synced', message: syncedMessage(previous, writeSummary) }
+    : { type: 'Ready', status: 'False', reason: outcome.reason, message: outcome.message };
   const unchanged =
     current?.status === text &&
     current.observedGeneration === generation &&
@@ -43,6 +45,21 @@ export function nextStatus(
       },
     ],
   };
+}
+
+const IN_SYNC = 'the Secret is in sync';
+
+/**
+ * The Ready message of a good sync names what the last write changed, and keeps naming it while later syncs
+ * write nothing: the message stays the same, so an idle cycle still writes no status.
+ */
+function syncedMessage(
+  previous: ExternalSecretCondition | undefined,
+  writeSummary: string | undefined,
+): string {
+  if (writeSummary) return `${IN_SYNC}; last write: ${writeSummary}`;
+  if (previous?.status === 'True' && previous.message?.startsWith(IN_SYNC)) return previous.message;
+  return IN_SYNC;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { describeKeyChanges, keyChanges } from '../domain/key-changes.js';
 import { Inject, Injectable } from '@nestjs/common';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -44,8 +45,10 @@ export interface FetchPlan {
 }
 
 /** What a sync wrote: `restored` is the same content written again after the Secret was changed by hand. */
-type SecretWrite =
-  { readonly kind: 'created' | 'updated' | 'restored' } | { readonly kind: 'replaced'; readonly why: string };
+/** A write of the Secret: what kind, and which keys it added, changed or removed (names only). */
+type SecretWrite = { readonly changes?: string } & (
+  { readonly kind: 'created' | 'updated' | 'restored' } | { readonly kind: 'replaced'; readonly why: string }
+);
 
 const EVENT_OF_WRITE = {
   created: EventReason.Created,
@@ -227,9 +230,11 @@ export class Reconciler {
     const result = why ? await this.secrets.replace(desired, live!) : await this.secrets.apply(desired);
     const sameAsBefore = this.lastWrites.get(key)?.digest === digest;
     this.lastWrites.set(key, { resourceVersion: result.metadata?.resourceVersion, digest });
-    if (why) return { kind: 'replaced', why };
-    if (!live) return { kind: 'created' };
-    return { kind: sameAsBefore && !specChanged ? 'restored' : 'updated' };
+    // Compared with what the API server stored, so keys other field managers own are not counted as removed.
+    const changes = describeKeyChanges(keyChanges(live?.data, result.data));
+    if (why) return { kind: 'replaced', why, changes };
+    if (!live) return { kind: 'created', changes };
+    return { kind: sameAsBefore && !specChanged ? 'restored' : 'updated', changes };
   }
 
   private async report(
@@ -240,14 +245,22 @@ export class Reconciler {
   ): Promise<void> {
     const { namespace, name, generation } = externalSecret.metadata;
     const context = { namespace, name, backend };
-    const status = nextStatus(externalSecret.status, generation, outcome, written !== undefined, new Date());
+    const status = nextStatus(
+      externalSecret.status,
+      generation,
+      outcome,
+      written !== undefined,
+      new Date(),
+      written?.changes,
+    );
     if (written) {
+      const keys = written.changes ? ` (${written.changes})` : '';
       const message =
         written.kind === 'replaced'
-          ? `Secret ${namespace}/${name} replaced: ${written.why}`
+          ? `Secret ${namespace}/${name} replaced: ${written.why}${keys}`
           : written.kind === 'restored'
-            ? `Secret ${namespace}/${name} restored: it had been changed outside the controller`
-            : `Secret ${namespace}/${name} ${written.kind}`;
+            ? `Secret ${namespace}/${name} restored: it had been changed outside the controller${keys}`
+            : `Secret ${namespace}/${name} ${written.kind}${written.changes ? `: ${written.changes}` : ''}`;
       this.logger.info(context, message);
       await this.events.record(externalSecret, 'Normal', EVENT_OF_WRITE[written.kind], message);
     }

@@ -567,7 +567,7 @@ describe('the Helm chart, the Dockerfile and the packaged app', () => {
       ).toBe('from-chart');
       await waitForStatus(clients, apps, 'via-chart-rbac', 'SUCCESS');
       expect(await eventsOf(clients, apps, 'via-chart-rbac')).toContain(
-        `Normal Created: Secret ${apps}/via-chart-rbac created`,
+        `Normal Created: Secret ${apps}/via-chart-rbac created: added v`,
       );
       expect(await (await fetch(controller.url('/metrics'))).text()).toMatch(
         /^kubernetes_external_secrets_leader 1$/m,

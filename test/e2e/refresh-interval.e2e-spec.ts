@@ -7,7 +7,10 @@ import {
   createTestNamespace,
   eventually,
   kubeClients,
+  eventsOf,
+  readExternalSecret,
   readSecretData,
+  replaceExternalSecretSpec,
   waitForStatus,
 } from '../support/kube.js';
 
@@ -126,6 +129,62 @@ describe('spec.refreshInterval', () => {
     );
     await sleep(2_000);
     expect(readsIn(proxy, 'eu-west-1')).toBe(0);
+  });
+
+  it('tells what a sync did: the Ready message and the Events name the keys added, changed and removed (never values)', async () => {
+    const first = `interval-${id}/report-a`;
+    const second = `interval-${id}/report-b`;
+    await putSecret(first, 'secret-value-1');
+    await putSecret(second, 'secret-value-2');
+    const items = (...names: string[]) => names.map((name) => ({ key: name === 'c' ? second : first, name }));
+    const manifest = {
+      apiVersion: 'kubernetes-client.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name: 'report' },
+      spec: {
+        backendType: 'secretsManager',
+        region: 'us-east-1',
+        refreshInterval: '1s',
+        data: items('a', 'b'),
+      },
+    };
+    await createExternalSecret(clients, namespace, manifest);
+    let lastMessage: string | undefined;
+    /** Waits until the Ready message names every given key change (the test fails with the last one seen). */
+    const readyMessageNames = (...changes: string[]) =>
+      eventually(
+        `a Ready message naming ${changes.join(', ')}`,
+        async () => {
+          const { status } = await readExternalSecret(clients, namespace, 'report');
+          lastMessage = status?.conditions?.[0]?.message as string | undefined;
+          if (changes.every((change) => lastMessage?.includes(change))) return lastMessage;
+          throw new Error(`last Ready message: ${lastMessage}`);
+        },
+        20_000,
+      );
+    expect(await readyMessageNames('added a, b')).toBe('the Secret is in sync; last write: added a, b');
+    await putSecret(first, 'secret-value-3');
+    expect(await readyMessageNames('changed a, b')).toBe('the Secret is in sync; last write: changed a, b');
+    await replaceExternalSecretSpec(clients, namespace, 'report', {
+      ...manifest.spec,
+      data: items('a', 'c'),
+    });
+    // Compared with the controller's view of the Secret just before the write (its informer cache, which can
+    // lag its own previous write under load), so only the keys this change surely touched are asserted.
+    expect(await readyMessageNames('added c', 'removed b')).toMatch(
+      /^the Secret is in sync; last write: added c; /,
+    );
+    const events = await eventsOf(clients, namespace, 'report');
+    expect(events).toEqual(
+      expect.arrayContaining([
+        `Normal Created: Secret ${namespace}/report created: added a, b`,
+        `Normal Updated: Secret ${namespace}/report updated: changed a, b`,
+      ]),
+    );
+    expect(
+      events.some((event) => /^Normal Updated: Secret \S+ updated: added c; .*removed b$/.test(event)),
+    ).toBe(true);
+    expect(JSON.stringify(events)).not.toMatch(/secret-value/);
   });
 
   it('reports an interval below one second in status (the schema takes the syntax)', async () => {

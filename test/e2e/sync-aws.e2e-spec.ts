@@ -142,7 +142,7 @@ describe('syncing from AWS Secrets Manager and Parameter Store (moto)', () => {
     expect(synced.status?.observedGeneration).toBe(synced.metadata.generation);
     expect(synced.status?.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True', reason: 'Synced' });
     expect(await eventsOf(clients, namespace, 'hello-service')).toContain(
-      'Normal Created: Secret ' + `${namespace}/hello-service created`,
+      'Normal Created: Secret ' + `${namespace}/hello-service created: added password`,
     );
     // roleArn was assumed through STS.
     expect(proxy.count('AssumeRole')).toBeGreaterThanOrEqual(1);
