@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CONTROLLER_NAME } from '../domain/controller-name.js';
+import { DELETION_POLICIES } from '../domain/normalize-spec.js';
 
 /** Environment variables that read as booleans: KES treated any non-empty value except "false"/"0" as on. */
 const flag = z
@@ -110,6 +111,10 @@ const environmentSchema = z.object({
   LEADER_ELECTION_LEASE_DURATION_MILLISECONDS: positiveMilliseconds.min(1000).default(15_000),
   LEADER_ELECTION_RENEW_DEADLINE_MILLISECONDS: positiveMilliseconds.default(10_000),
   LEADER_ELECTION_RETRY_PERIOD_MILLISECONDS: positiveMilliseconds.default(2_000),
+  /** What happens to a Secret when its ExternalSecret is deleted, for objects without spec.deletionPolicy. */
+  DEFAULT_DELETION_POLICY: z.enum(DELETION_POLICIES).default('Delete'),
+  /** Restarts of one workload asked for within this window are one restart (0: each change restarts). */
+  ROLLOUT_RESTART_COALESCE_MILLISECONDS: z.coerce.number().int().nonnegative().default(10_000),
   /** Secret types that make the cluster mint credentials are refused unless allowed (see README, security). */
   ALLOW_TOKEN_SECRET_TYPES: flag.default(false),
   POD_NAMESPACE: z.string().trim().min(1).optional(),
@@ -176,6 +181,8 @@ function toConfig(env: Environment) {
     /** Client-side budget of API-server writes per second (average) and burst. */
     kubeApiQps: env.KUBE_API_QPS,
     kubeApiBurst: env.KUBE_API_BURST,
+    defaultDeletionPolicy: env.DEFAULT_DELETION_POLICY,
+    rolloutRestartCoalesceMs: env.ROLLOUT_RESTART_COALESCE_MILLISECONDS,
     leaderElection: {
       enabled: env.LEADER_ELECTION,
       namespace: env.LEADER_ELECTION_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',

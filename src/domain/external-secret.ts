@@ -35,6 +35,10 @@ export interface RawExternalSecretSpec {
   dataFromWithOptions?: RawDataFromWithOptions[];
   /** How often the values are refreshed: a Go duration (`30s`, `1h30m`), `0` never; unset the controller's. */
   refreshInterval?: string;
+  /** Delete (the owner reference garbage-collects the Secret with its ExternalSecret) or Retain. */
+  deletionPolicy?: string;
+  /** Workloads restarted when the Secret's data changes (VSO's field). */
+  rolloutRestartTargets?: { kind?: string; name?: string }[];
 }
 
 export interface ExternalSecretCondition {

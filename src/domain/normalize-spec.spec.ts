@@ -114,6 +114,26 @@ describe('normalizeSpec', () => {
       es({ spec: { backendType: 'vault', refreshInterval: '200ms' } }),
       'spec.refreshInterval 200ms is below 1s (0 never refreshes)',
     ],
+    [
+      'an unknown deletionPolicy (unvalidated secretDescriptor)',
+      es({ secretDescriptor: { backendType: 'vault', deletionPolicy: 'Orphan' } }),
+      'spec.deletionPolicy must be Delete or Retain',
+    ],
+    [
+      'rolloutRestartTargets that is not a list',
+      es({ secretDescriptor: { backendType: 'vault', rolloutRestartTargets: {} as never } }),
+      'spec.rolloutRestartTargets must be a list',
+    ],
+    [
+      'a rollout restart target of another kind',
+      es({ secretDescriptor: { backendType: 'vault', rolloutRestartTargets: [{ kind: 'Pod', name: 'x' }] } }),
+      'spec.rolloutRestartTargets[0].kind must be Deployment, StatefulSet, DaemonSet',
+    ],
+    [
+      'a rollout restart target without a name',
+      es({ secretDescriptor: { backendType: 'vault', rolloutRestartTargets: [{ kind: 'Deployment' }] } }),
+      'spec.rolloutRestartTargets[0].name must be a non-empty string',
+    ],
   ])('rejects %s', (_, externalSecret, message) => {
     expect(() => normalizeSpec(externalSecret)).toThrow(new InvalidSpecError(message));
   });
@@ -125,6 +145,32 @@ describe('normalizeSpec', () => {
     ['1h30m', 5_400_000],
   ])('reads refreshInterval %j as %j ms (undefined: the controller’s interval)', (refreshInterval, ms) => {
     expect(normalizeSpec(es({ spec: { backendType: 'vault', refreshInterval } })).refreshIntervalMs).toBe(ms);
+  });
+});
+
+describe('deletionPolicy and rolloutRestartTargets', () => {
+  it('leaves the deletion policy to the controller when unset, and drops duplicate targets', () => {
+    const unset = normalizeSpec(es({ spec: { backendType: 'vault' } }));
+    expect(unset.deletionPolicy).toBeUndefined();
+    expect(unset.rolloutRestartTargets).toEqual([]);
+    const spec = normalizeSpec(
+      es({
+        spec: {
+          backendType: 'vault',
+          deletionPolicy: 'Retain',
+          rolloutRestartTargets: [
+            { kind: 'Deployment', name: 'web' },
+            { kind: 'StatefulSet', name: 'web' },
+            { kind: 'Deployment', name: 'web' },
+          ],
+        },
+      }),
+    );
+    expect(spec.deletionPolicy).toBe('Retain');
+    expect(spec.rolloutRestartTargets).toEqual([
+      { kind: 'Deployment', name: 'web' },
+      { kind: 'StatefulSet', name: 'web' },
+    ]);
   });
 });
 

@@ -25,6 +25,15 @@ export type ValueSource =
 
 export type RemoteVersion = { readonly stage: string } | { readonly id: string };
 
+export const DELETION_POLICIES = ['Delete', 'Retain'] as const;
+export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
+
+export const ROLLOUT_RESTART_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
+export interface RolloutRestartTarget {
+  readonly kind: (typeof ROLLOUT_RESTART_KINDS)[number];
+  readonly name: string;
+}
+
 /** An ExternalSecret's spec with the deprecated forms resolved and defaults applied. */
 export interface NormalizedSpec {
   readonly backendType: string;
@@ -43,6 +52,9 @@ export interface NormalizedSpec {
    * drift); undefined means the controller's POLLER_INTERVAL_MILLISECONDS.
    */
   readonly refreshIntervalMs?: number;
+  /** spec.deletionPolicy; undefined means the controller's DEFAULT_DELETION_POLICY. */
+  readonly deletionPolicy?: DeletionPolicy;
+  readonly rolloutRestartTargets: readonly RolloutRestartTarget[];
   /** The spec fields a backend declared as its own (`SecretBackend.specFields`), checked against their types. */
   readonly backendFields: Readonly<Record<string, unknown>>;
 }
@@ -140,6 +152,10 @@ export function normalizeSpec(externalSecret: ExternalSecret): NormalizedSpec {
   if (kvVersion !== 1 && kvVersion !== 2) throw new InvalidSpecError('spec.kvVersion must be 1 or 2');
 
   const refreshIntervalMs = refreshIntervalOf(raw.refreshInterval);
+  const deletionPolicy = raw.deletionPolicy;
+  if (deletionPolicy !== undefined && !DELETION_POLICIES.includes(deletionPolicy as DeletionPolicy)) {
+    throw new InvalidSpecError(`spec.deletionPolicy must be ${DELETION_POLICIES.join(' or ')}`);
+  }
 
   const sources: ValueSource[] = [];
   for (const [index, key] of (raw.dataFrom ?? []).entries()) {
@@ -192,8 +208,28 @@ export function normalizeSpec(externalSecret: ExternalSecret): NormalizedSpec {
     template,
     sources,
     refreshIntervalMs,
+    deletionPolicy: deletionPolicy as DeletionPolicy | undefined,
+    rolloutRestartTargets: rolloutRestartTargetsOf(raw.rolloutRestartTargets),
     backendFields: {},
   };
+}
+
+/** Checked here too: a `secretDescriptor` is stored unvalidated. Duplicates are dropped (one restart each). */
+function rolloutRestartTargetsOf(value: unknown): RolloutRestartTarget[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidSpecError('spec.rolloutRestartTargets must be a list');
+  const targets = new Map<string, RolloutRestartTarget>();
+  for (const [index, item] of value.entries()) {
+    const where = `spec.rolloutRestartTargets[${index}]`;
+    if (!isObject(item)) throw new InvalidSpecError(`${where} must be an object`);
+    const kind = item.kind;
+    if (!ROLLOUT_RESTART_KINDS.includes(kind as RolloutRestartTarget['kind'])) {
+      throw new InvalidSpecError(`${where}.kind must be ${ROLLOUT_RESTART_KINDS.join(', ')}`);
+    }
+    const name = requireText(item.name, `${where}.name`);
+    targets.set(`${kind as string}/${name}`, { kind: kind as RolloutRestartTarget['kind'], name });
+  }
+  return [...targets.values()];
 }
 
 /** The shortest refresh interval: below it the controller's own 200 ms scheduling tick and the backends' quotas decide. */

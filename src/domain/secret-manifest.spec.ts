@@ -7,7 +7,9 @@ import {
   buildDesiredSecret,
   MANAGED_LABEL,
   digestSecretData,
+  EXTERNAL_SECRET_ANNOTATION,
   isManagedSecretOf,
+  retainedSecretOwner,
   refusedSecretType,
   replacementReason,
   secretNeedsWrite,
@@ -119,6 +121,43 @@ describe('secretNeedsWrite', () => {
     const changed = live();
     change(changed);
     expect(secretNeedsWrite(desired, changed)).toBe(true);
+  });
+});
+
+describe('deletionPolicy Retain', () => {
+  const resource = externalSecret({ backendType: 'secretsManager' });
+  const data = new Map([['k', Buffer.from('v')]]);
+  const retained = buildDesiredSecret(resource, normalizeSpec(resource), data, 'Retain');
+  const deleted = buildDesiredSecret(resource, normalizeSpec(resource), data, 'Delete');
+
+  it('has no owner reference for the garbage collector; the label and an annotation name its owner', () => {
+    expect(retained.metadata.ownerReferences).toBeUndefined();
+    expect(retained.metadata.labels).toEqual({ [MANAGED_LABEL]: 'kubernetes-external-secrets' });
+    expect(retained.metadata.annotations).toEqual({ [EXTERNAL_SECRET_ANNOTATION]: 'hello' });
+    expect(deleted.metadata.ownerReferences).toHaveLength(1);
+    expect(deleted.metadata.annotations).toBeUndefined();
+    expect(isManagedSecretOf(structuredClone(retained), resource)).toBe(true);
+  });
+
+  it.each([
+    ['a Retain Secret that still has the owner reference', retained, deleted, true],
+    ['a Retain Secret without it', retained, retained, false],
+    ['a Delete Secret still without it', deleted, retained, true],
+    ['a Delete Secret with it', deleted, deleted, false],
+  ])('needs a write for %s: %s', (_, desired, live, expected) => {
+    expect(secretNeedsWrite(desired, structuredClone(live))).toBe(expected);
+  });
+
+  it.each([
+    ['a retained Secret', retained, 'hello'],
+    ['an owned Secret', deleted, undefined],
+    [
+      'an annotated Secret without the managed label (released)',
+      { ...retained, metadata: { ...retained.metadata, labels: {} } },
+      undefined,
+    ],
+  ])('retainedSecretOwner of %s', (_, secret, owner) => {
+    expect(retainedSecretOwner(secret)).toBe(owner);
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import type { ExternalSecret } from './external-secret.js';
-import type { NormalizedSpec } from './normalize-spec.js';
+import type { DeletionPolicy, NormalizedSpec } from './normalize-spec.js';
 import { renderTemplate, TemplateError } from './template.js';
 import { CONTROLLER_NAME } from './controller-name.js';
 import { isObject } from './is-object.js';
@@ -9,6 +9,13 @@ import { isObject } from './is-object.js';
 /** Label on every Secret this controller writes; the managed-Secret informer selects on it. */
 export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_LABEL_VALUE = CONTROLLER_NAME;
+
+/**
+ * On a Secret kept by `deletionPolicy: Retain` (which carries no owner reference): the name of its
+ * ExternalSecret, in the same namespace. With the managed label it marks the Secret as managed; both are removed
+ * when the ExternalSecret is deleted and the Secret stays.
+ */
+export const EXTERNAL_SECRET_ANNOTATION = 'kubernetes-client.io/external-secret';
 
 /** Kubernetes refuses objects over 1 MiB; checked before writing so the error is ours and clear. */
 export const MAX_SECRET_BYTES = 1024 * 1024;
@@ -54,6 +61,7 @@ export function buildDesiredSecret(
   externalSecret: ExternalSecret,
   spec: NormalizedSpec,
   data: ReadonlyMap<string, Buffer>,
+  deletionPolicy: DeletionPolicy = 'Delete',
 ): DesiredSecret {
   const decoded = new Map([...data].map(([name, bytes]) => [name, bytes.toString('utf8')]));
   const template = renderTemplate(spec.template, decoded);
@@ -86,7 +94,10 @@ export function buildDesiredSecret(
       name: metadata.name!,
       namespace: metadata.namespace!,
       labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE },
-      ownerReferences: [owner],
+      // Retain: no owner reference for the garbage collector to follow; the annotation names the owner.
+      ...(deletionPolicy === 'Retain'
+        ? { annotations: { [EXTERNAL_SECRET_ANNOTATION]: metadata.name! } }
+        : { ownerReferences: [owner] }),
     },
     type: spec.secretType,
     data: secretData,
@@ -146,9 +157,20 @@ export function secretNeedsWrite(desired: DesiredSecret, live: V1Secret | undefi
   ) => Object.entries(wanted ?? {}).some(([name, value]) => actual?.[name] !== value);
   if (subsetDiffers(desired.metadata.labels, live.metadata?.labels)) return true;
   if (subsetDiffers(desired.metadata.annotations, live.metadata?.annotations)) return true;
-  const owner = desired.metadata.ownerReferences![0]!;
+  const owner = desired.metadata.ownerReferences?.[0];
+  if (owner === undefined) return liveOwnerReference(live, desired.metadata.name) !== undefined;
   return !live.metadata?.ownerReferences?.some(
     (reference) => reference.uid === owner.uid && reference.controller,
+  );
+}
+
+/** The controller owner reference of a live Secret to its ExternalSecret (by name: same namespace), if any. */
+export function liveOwnerReference(live: V1Secret, externalSecretName: string): V1OwnerReference | undefined {
+  return live.metadata?.ownerReferences?.find(
+    (reference) =>
+      reference.controller === true &&
+      reference.kind === 'ExternalSecret' &&
+      reference.name === externalSecretName,
   );
 }
 
@@ -188,6 +210,15 @@ export function isManagedSecretOf(live: V1Secret, externalSecret: ExternalSecret
     (reference) => reference.controller === true && reference.uid === externalSecret.metadata.uid,
   );
   return owned === true || live.metadata?.labels?.[MANAGED_LABEL] === MANAGED_LABEL_VALUE;
+}
+
+/**
+ * Whether a managed Secret is one that `deletionPolicy: Retain` keeps for an ExternalSecret that no longer
+ * exists: it is to be released (its managed label and annotation removed), since nothing manages it any more.
+ */
+export function retainedSecretOwner(secret: V1Secret): string | undefined {
+  if (secret.metadata?.labels?.[MANAGED_LABEL] !== MANAGED_LABEL_VALUE) return undefined;
+  return secret.metadata.annotations?.[EXTERNAL_SECRET_ANNOTATION];
 }
 
 /**

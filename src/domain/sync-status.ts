@@ -16,20 +16,39 @@ export function nextStatus(
   now: Date,
   /** What the write changed (key names only, e.g. `changed password; added api-key`), when it changed keys. */
   writeSummary?: string,
+  /** The RolloutRestart condition to show; undefined keeps the current one (if any) as it is. */
+  rolloutRestart?: ExternalSecretCondition,
 ): ExternalSecretStatus | undefined {
   const text = outcome.ok ? 'SUCCESS' : `ERROR, ${outcome.message}`;
   const previous = current?.conditions?.find((condition) => condition.type === 'Ready');
   const ready: ExternalSecretCondition = outcome.ok
     ? { type: 'Ready', status: 'True', reason: 'Synced', message: syncedMessage(previous, writeSummary) }
     : { type: 'Ready', status: 'False', reason: outcome.reason, message: outcome.message };
+  const previousRestart = current?.conditions?.find((condition) => condition.type === ROLLOUT_RESTART);
+  const restartChanged =
+    rolloutRestart !== undefined &&
+    (previousRestart?.status !== rolloutRestart.status ||
+      previousRestart.reason !== rolloutRestart.reason ||
+      previousRestart.message !== rolloutRestart.message);
   const unchanged =
     current?.status === text &&
     current.observedGeneration === generation &&
     previous?.status === ready.status &&
     previous.reason === ready.reason &&
-    previous.message === ready.message;
+    previous.message === ready.message &&
+    !restartChanged;
   if (unchanged && !secretWritten) return undefined;
   const timestamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const restart = restartChanged
+    ? {
+        ...rolloutRestart,
+        observedGeneration: generation,
+        lastTransitionTime:
+          previousRestart?.status === rolloutRestart.status && previousRestart.lastTransitionTime
+            ? previousRestart.lastTransitionTime
+            : timestamp,
+      }
+    : previousRestart;
   return {
     status: text,
     lastSync: timestamp,
@@ -43,9 +62,13 @@ export function nextStatus(
             ? previous.lastTransitionTime
             : timestamp,
       },
+      ...(restart ? [restart] : []),
     ],
   };
 }
+
+/** The condition type that tells how the last restart of the rolloutRestartTargets went. */
+export const ROLLOUT_RESTART = 'RolloutRestart';
 
 const IN_SYNC = 'the Secret is in sync';
 

@@ -184,6 +184,10 @@ export class ClusterCache {
     return this.namespaces?.get(name);
   }
 
+  listManagedSecrets(): V1Secret[] {
+    return this.managedSecrets.flatMap((informer) => informer.list());
+  }
+
   getManagedSecret(namespace: string, name: string): V1Secret | undefined {
     for (const informer of this.managedSecrets) {
       const found = informer.get(name, namespace);

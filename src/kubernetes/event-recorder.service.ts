@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1ObjectMeta } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logging.constants.js';
-import type { ExternalSecret } from '../domain/external-secret.js';
 import { apiCall, isNamespaceTerminating } from './api-errors.js';
 import { WriteRateLimiter } from './write-rate-limiter.service.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
@@ -16,6 +15,10 @@ export const EventReason = {
   SyncFailed: 'SyncFailed',
   AccessDenied: 'AccessDenied',
   InvalidSpec: 'InvalidSpec',
+  /** On a Secret that deletionPolicy Retain kept when its ExternalSecret was deleted. */
+  Retained: 'Retained',
+  RolloutRestarted: 'RolloutRestarted',
+  RolloutRestartFailed: 'RolloutRestartFailed',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 
@@ -35,13 +38,14 @@ export class EventRecorder {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
   }
 
+  /** An Event on an object: an ExternalSecret, or (for Retained) the Secret it kept. */
   async record(
-    externalSecret: ExternalSecret,
+    involved: { readonly apiVersion?: string; readonly kind?: string; readonly metadata: V1ObjectMeta },
     type: 'Normal' | 'Warning',
     reason: EventReason,
     message: string,
   ): Promise<void> {
-    const { name, namespace, uid, resourceVersion } = externalSecret.metadata;
+    const { name, namespace, uid, resourceVersion } = involved.metadata;
     const now = new Date();
     await this.writes.acquire();
     try {
@@ -51,8 +55,8 @@ export class EventRecorder {
           body: {
             metadata: { generateName: `${name}.`, namespace },
             involvedObject: {
-              apiVersion: externalSecret.apiVersion,
-              kind: externalSecret.kind,
+              apiVersion: involved.apiVersion,
+              kind: involved.kind,
               name,
               namespace,
               uid,

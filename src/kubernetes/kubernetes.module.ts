@@ -7,6 +7,7 @@ import { kubeConfigProvider } from './kube-config.provider.js';
 import { KUBE_CONFIG } from './kubernetes.constants.js';
 import { LeaderElector } from './leader-elector.service.js';
 import { SecretStore } from './secret.store.js';
+import { WorkloadStore } from './workload.store.js';
 import { WriteRateLimiter } from './write-rate-limiter.service.js';
 
 const services = [
@@ -16,6 +17,7 @@ const services = [
   ExternalSecretStatusStore,
   EventRecorder,
   LeaderElector,
+  WorkloadStore,
   WriteRateLimiter,
 ];
 

@@ -6,7 +6,7 @@ import {
   type KubeConfig,
   type V1Secret,
 } from '@kubernetes/client-node';
-import type { DesiredSecret } from '../domain/secret-manifest.js';
+import { EXTERNAL_SECRET_ANNOTATION, MANAGED_LABEL, type DesiredSecret } from '../domain/secret-manifest.js';
 import { apiCall, statusCodeOf } from './api-errors.js';
 import { WriteRateLimiter } from './write-rate-limiter.service.js';
 import { FIELD_MANAGER, KUBE_CONFIG } from './kubernetes.constants.js';
@@ -97,6 +97,52 @@ export class SecretStore {
   async apply(secret: DesiredSecret): Promise<V1Secret> {
     await this.writes.acquire();
     return this.applyNow(secret);
+  }
+
+  /**
+   * Removes one owner reference that server-side apply cannot (another field manager set it, e.g. KES):
+   * a strategic-merge delete by uid, leaving every other reference as it is.
+   */
+  async removeOwnerReference(namespace: string, name: string, uid: string): Promise<V1Secret> {
+    await this.writes.acquire();
+    return apiCall(`patch secrets ${namespace}/${name}`, () =>
+      this.core.patchNamespacedSecret(
+        {
+          name,
+          namespace,
+          body: { metadata: { ownerReferences: [{ uid, $patch: 'delete' }] } },
+          fieldManager: FIELD_MANAGER,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      ),
+    );
+  }
+
+  /**
+   * Lets go of a Secret that deletionPolicy Retain keeps: removes the managed label and the annotation naming
+   * its ExternalSecret, nothing else (its data stays as last written). The uid in the patch is a precondition:
+   * a Secret of the same name created since is left alone.
+   */
+  async release(secret: V1Secret): Promise<void> {
+    const { name, namespace, uid } = secret.metadata!;
+    await this.writes.acquire();
+    await apiCall(`patch secrets ${namespace}/${name}`, () =>
+      this.core.patchNamespacedSecret(
+        {
+          name: name!,
+          namespace: namespace!,
+          body: {
+            metadata: {
+              uid,
+              labels: { [MANAGED_LABEL]: null },
+              annotations: { [EXTERNAL_SECRET_ANNOTATION]: null },
+            },
+          },
+          fieldManager: FIELD_MANAGER,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
   }
 
   private applyNow(secret: DesiredSecret): Promise<V1Secret> {

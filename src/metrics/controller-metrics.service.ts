@@ -55,6 +55,11 @@ export class ControllerMetrics {
     help: 'Watches restarted after an error',
     labelNames: ['informer'],
   });
+  readonly rolloutRestarts = new Counter({
+    name: 'kubernetes_external_secrets_rollout_restarts_total',
+    help: 'Restarts of spec.rolloutRestartTargets workloads by kind and outcome (success, not_found, forbidden, error)',
+    labelNames: ['kind', 'outcome'],
+  });
   readonly queueDepth = new Gauge({
     name: 'kubernetes_external_secrets_queue_depth',
     help: 'ExternalSecrets waiting in the work queue',

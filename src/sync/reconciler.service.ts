@@ -9,6 +9,7 @@ import { requestKey, type RemoteRequest } from '../domain/remote-value.js';
 import { ValueFetcher } from '../backends/value-fetcher.service.js';
 import { CONTROLLER_CONFIG } from '../config/config.constants.js';
 import type { ControllerConfig } from '../config/controller-config.js';
+import { statusCodeOf } from '../kubernetes/api-errors.js';
 import { ClusterCache } from '../kubernetes/cluster-cache.service.js';
 import { EventReason, EventRecorder } from '../kubernetes/event-recorder.service.js';
 import { ExternalSecretStatusStore } from '../kubernetes/external-secret-status.store.js';
@@ -27,12 +28,16 @@ import { buildSecretData, ValueError } from '../domain/secret-data.js';
 import {
   assertSecretFits,
   buildDesiredSecret,
+  digestSecretData,
   isManagedSecretOf,
+  liveOwnerReference,
   refusedSecretType,
+  retainedSecretOwner,
   replacementReason,
   secretNeedsWrite,
   writtenDigest,
 } from '../domain/secret-manifest.js';
+import { RolloutRestarter } from './rollout-restarter.service.js';
 import { classifyFailure, SyncFailure } from './sync-failure.js';
 import { isNewFailure, nextStatus, type SyncOutcome } from '../domain/sync-status.js';
 import type { WorkItem, WorkResult } from './work-queue.js';
@@ -44,8 +49,10 @@ export interface FetchPlan {
   readonly requests: readonly RemoteRequest[];
 }
 
-/** What a sync wrote: `restored` is the same content written again after the Secret was changed by hand. */
-/** A write of the Secret: what kind, and which keys it added, changed or removed (names only). */
+/**
+ * A write of the Secret: what kind (`restored` is the same content written again after the Secret was changed
+ * by hand), and which keys it added, changed or removed (names only; absent when no key did).
+ */
 type SecretWrite = { readonly changes?: string } & (
   { readonly kind: 'created' | 'updated' | 'restored' } | { readonly kind: 'replaced'; readonly why: string }
 );
@@ -99,6 +106,7 @@ export class Reconciler {
     private readonly statuses: ExternalSecretStatusStore,
     private readonly events: EventRecorder,
     private readonly metrics: ControllerMetrics,
+    private readonly restarter: RolloutRestarter,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -124,7 +132,8 @@ export class Reconciler {
   async reconcile(item: WorkItem): Promise<ReconcileResult> {
     const [namespace, name] = item.key.split('/') as [string, string];
     const externalSecret = this.cluster.getExternalSecret(namespace, name);
-    if (!externalSecret || !this.handles(externalSecret)) return { result: 'done', refresh: false };
+    if (!externalSecret) return this.releaseRetained(namespace, name);
+    if (!this.handles(externalSecret)) return { result: 'done', refresh: false };
 
     const started = process.hrtime.bigint();
     let backendType = (externalSecret.spec ?? externalSecret.secretDescriptor)?.backendType ?? 'unknown';
@@ -140,6 +149,12 @@ export class Reconciler {
       plan = this.plan(externalSecret, spec);
       written = await this.sync(item.key, externalSecret, spec, plan, item.freshAfter);
       outcome = { ok: true };
+      // Only a real change of data restarts workloads: not the first creation, not a repair to the same data.
+      if ((written?.kind === 'updated' || written?.kind === 'replaced') && written.changes) {
+        if (spec.rolloutRestartTargets.length > 0) {
+          this.restarter.request(item.key, spec.rolloutRestartTargets, written.changes);
+        }
+      }
     } catch (error) {
       const failure = classifyFailure(error);
       retry = failure.retry;
@@ -209,7 +224,8 @@ export class Reconciler {
       if (value === undefined || value instanceof Error) throw value ?? new ValueError('no value');
       return value;
     });
-    const desired = buildDesiredSecret(externalSecret, spec, data);
+    const deletionPolicy = spec.deletionPolicy ?? this.config.defaultDeletionPolicy;
+    const desired = buildDesiredSecret(externalSecret, spec, data, deletionPolicy);
     assertSecretFits(desired);
 
     const { namespace, name, generation } = externalSecret.metadata;
@@ -227,14 +243,54 @@ export class Reconciler {
         false,
       );
     }
-    const result = why ? await this.secrets.replace(desired, live!) : await this.secrets.apply(desired);
+    let result = why ? await this.secrets.replace(desired, live!) : await this.secrets.apply(desired);
+    // Retain: an owner reference that another field manager set (KES did) survives the apply.
+    const leftOwner = deletionPolicy === 'Retain' ? liveOwnerReference(result, name!) : undefined;
+    if (leftOwner) result = await this.secrets.removeOwnerReference(namespace!, name!, leftOwner.uid);
     const sameAsBefore = this.lastWrites.get(key)?.digest === digest;
     this.lastWrites.set(key, { resourceVersion: result.metadata?.resourceVersion, digest });
-    // Compared with what the API server stored, so keys other field managers own are not counted as removed.
-    const changes = describeKeyChanges(keyChanges(live?.data, result.data));
+    // Compared with what the API server stored, so keys other field managers own are not counted as removed;
+    // both sides as the informer caches values (long ones as digests), so a cached digest is not a change.
+    const changes = describeKeyChanges(
+      keyChanges(
+        digestSecretData({ data: { ...live?.data } }).data,
+        digestSecretData({ data: { ...result.data } }).data,
+      ),
+    );
     if (why) return { kind: 'replaced', why, changes };
     if (!live) return { kind: 'created', changes };
     return { kind: sameAsBefore && !specChanged ? 'restored' : 'updated', changes };
+  }
+
+  /**
+   * The ExternalSecret is gone. A Secret that deletionPolicy Retain kept for it is let go: its managed label and
+   * annotation are removed (so nothing manages it any more), and an Event on the Secret says so. Level-triggered:
+   * also for an ExternalSecret deleted while no replica was leading.
+   */
+  private async releaseRetained(namespace: string, name: string): Promise<ReconcileResult> {
+    const secret = this.cluster.getManagedSecret(namespace, name);
+    if (!secret || retainedSecretOwner(secret) !== name) return { result: 'done', refresh: false };
+    try {
+      await this.secrets.release(secret);
+    } catch (error) {
+      // Gone, or replaced by another Secret of the name (the uid precondition): nothing left to release.
+      if ([404, 409].includes(statusCodeOf(error) ?? 0)) return { result: 'done', refresh: false };
+      this.logger.warn(
+        { namespace, name, err: sanitizeErrorText((error as Error).message) },
+        'could not release the retained Secret',
+      );
+      return { result: 'retry', refresh: false };
+    }
+    const message = `ExternalSecret ${namespace}/${name} was deleted; deletionPolicy Retain keeps this Secret, no longer managed by the controller`;
+    this.logger.info({ namespace, name }, message);
+    await this.events.record(
+      { apiVersion: 'v1', kind: 'Secret', metadata: secret.metadata! },
+      'Normal',
+      EventReason.Retained,
+      message,
+    );
+    this.lastWrites.delete(`${namespace}/${name}`);
+    return { result: 'done', refresh: false };
   }
 
   private async report(
@@ -252,6 +308,7 @@ export class Reconciler {
       written !== undefined,
       new Date(),
       written?.changes,
+      this.restarter.conditionOf(`${namespace}/${name}`),
     );
     if (written) {
       const keys = written.changes ? ` (${written.changes})` : '';

@@ -10,8 +10,10 @@ import { LeaderElector } from '../kubernetes/leader-elector.service.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
 import type { ExternalSecret } from '../domain/external-secret.js';
+import { retainedSecretOwner } from '../domain/secret-manifest.js';
 import { Reconciler, type FetchPlan } from './reconciler.service.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
+import { RolloutRestarter } from './rollout-restarter.service.js';
 import { observe, syncTrigger, type ObservedObject } from '../domain/sync-trigger.js';
 import { WorkQueue, type WorkItem, type WorkResult } from './work-queue.js';
 
@@ -46,6 +48,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
     private readonly fetcher: ValueFetcher,
     private readonly metrics: ControllerMetrics,
     private readonly elector: LeaderElector,
+    private readonly restarter: RolloutRestarter,
     private readonly jobs: SchedulerRegistry,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -59,6 +62,8 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
         this.metrics.queueWait.observe({ lane: item.lane }, (Date.now() - item.enqueuedAt) / 1000),
     });
     this.scheduler = new RefreshScheduler(config.pollerIntervalMs);
+    // A restart's outcome goes into the ExternalSecret's status: a reconcile from cached values writes it.
+    this.restarter.onOutcome = (key) => this.queue.add(key, 'urgent', 0);
   }
 
   /**
@@ -67,6 +72,8 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
    */
   async start(): Promise<void> {
     await this.cluster.start(this);
+    // Secrets that deletionPolicy Retain kept for ExternalSecrets deleted while no replica was working.
+    for (const secret of this.cluster.listManagedSecrets()) this.releaseIfOrphaned(secret);
     this.addJob(CACHE_SWEEP_JOB, this.config.pollerIntervalMs, () => this.fetcher.sweep());
     this.logger.info(
       {
@@ -87,11 +94,16 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
     }
   }
 
-  /** Shutdown: stop intake, let in-flight syncs finish (no partial writes), then release the lease. */
+  /**
+   * Shutdown: stop intake, let in-flight syncs finish (no partial writes), run the restarts still waiting out
+   * their coalescing window, then release the lease.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopJobs();
     await this.cluster.stop();
     await this.queue.drain();
+    this.restarter.onOutcome = () => undefined;
+    await this.restarter.flush();
     await this.elector.stop();
   }
 
@@ -153,9 +165,22 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
     this.observed.delete(key);
     this.plans.delete(key);
     this.reconciler.forget(key);
+    this.restarter.forget(key);
     this.scheduler.unschedule(key);
     this.queue.forget(key);
     this.metrics.forgetExternalSecret(externalSecret.metadata.name!, externalSecret.metadata.namespace!);
+    const secret = this.cluster.getManagedSecret(
+      externalSecret.metadata.namespace!,
+      externalSecret.metadata.name!,
+    );
+    if (secret) this.releaseIfOrphaned(secret);
+  }
+
+  /** A retained Secret whose ExternalSecret is gone goes through the queue (leader only) to be released. */
+  private releaseIfOrphaned(secret: V1Secret): void {
+    const { namespace, name } = secret.metadata!;
+    if (retainedSecretOwner(secret) !== name || this.cluster.getExternalSecret(namespace!, name!)) return;
+    this.queue.add(keyOf(secret), 'urgent');
   }
 
   /**
@@ -190,6 +215,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
       secret.metadata!.name!,
     );
     if (externalSecret && this.reconciler.handles(externalSecret)) this.queue.add(key, 'urgent', 0);
+    else if (!externalSecret) this.releaseIfOrphaned(secret);
   }
 
   /** A managed Secret deleted by hand is recreated at once, also with polling disabled. */
