@@ -24,7 +24,8 @@ import {
   sampledMemory,
   syncErrorCount,
 } from './measure.js';
-import { callFloor, printReport, writeResults } from './report.js';
+import { callFloor, mixedIntervalFloor, printReport, writeResults } from './report.js';
+import { parseDuration } from '../src/domain/duration.js';
 import { soak } from './soak.js';
 import {
   createObjects,
@@ -44,6 +45,8 @@ const { values: options } = parseArgs({
     share: { type: 'string', default: '0.5' },
     pool: { type: 'string', default: '20' },
     interval: { type: 'string', default: '10000' },
+    // Mixed spec.refreshInterval groups, e.g. 10s=0.5,60s=0.5: the controller's interval is then the shortest.
+    intervals: { type: 'string', default: '' },
     cycles: { type: 'string', default: '3' },
     repetitions: { type: 'string', default: '1' },
     samples: { type: 'string', default: '20' },
@@ -55,8 +58,24 @@ const { values: options } = parseArgs({
   },
 });
 const count = Number(options.count);
-const intervalMs = Number(options.interval);
-const cycles = Number(options.cycles);
+const intervals = options.intervals
+  .split(',')
+  .filter((part) => part !== '')
+  .map((part) => {
+    const [text, weight] = part.split('=') as [string, string];
+    const ms = parseDuration(text);
+    if (!ms) throw new Error(`--intervals: ${text} is not a duration`);
+    return { text, ms, weight: Number(weight) };
+  });
+const intervalMs =
+  intervals.length > 0 ? Math.min(...intervals.map((group) => group.ms)) : Number(options.interval);
+const longestMs = Math.max(intervalMs, ...intervals.map((group) => group.ms));
+// Mixed intervals: the idle window covers the longest interval when it is short enough to wait for (every
+// group is then due in it); a longer one (1h) is not due within the cycles measured.
+const cycles =
+  intervals.length > 0 && longestMs <= 10 * 60_000 && longestMs % intervalMs === 0
+    ? longestMs / intervalMs
+    : Number(options.cycles);
 const warmupCount = Number(options.warmup ?? Math.max(50, Math.round(count / 20)));
 const shape: WorkloadShape = {
   mix: Object.fromEntries(
@@ -68,6 +87,7 @@ const shape: WorkloadShape = {
   keysPerObject: Number(options.keys),
   share: Number(options.share),
   poolSize: Number(options.pool),
+  intervals,
 };
 
 const clients = kubeClients();
@@ -127,10 +147,13 @@ async function runOnce(repetition: number) {
     const idle = await measureIdleCycles(controller, proxy, cycles, intervalMs);
     const { steady } = idle;
     const { floorPerCycle, floorPerCycleTotal, targetPerCycle } = callFloor(distinct);
+    const mixedFloorPerWindow =
+      intervals.length > 0 ? mixedIntervalFloor(plans, intervalMs, cycles) : undefined;
     const latencies = await propagationLatencies(
       clients,
       namespace,
-      plans,
+      // Mixed intervals: the shortest group's objects, so the bound stays interval + 2 s.
+      plans.filter((plan) => (plan.refreshInterval?.ms ?? intervalMs) === intervalMs),
       Number(options.samples),
       intervalMs,
     );
@@ -154,6 +177,10 @@ async function runOnce(repetition: number) {
       firstSyncErrors,
       backendCallsPerCycle: idle.callsPerCycle,
       backendCallsPerCycleTotal: idle.callsPerCycleTotal,
+      intervals: intervals.map(({ text, weight }) => `${text}=${weight}`).join(','),
+      windowCycles: cycles,
+      backendCallsPerWindow: idle.callsPerCycleTotal * cycles,
+      mixedFloorPerWindow,
       motoMsPerCall: idle.motoMsPerCall,
       floorPerCycle,
       floorPerCycleTotal,

@@ -20,6 +20,8 @@ export interface WorkloadShape {
   /** The fraction of keys read from the common pool of each backend. */
   share: number;
   poolSize: number;
+  /** spec.refreshInterval groups and their weights (`--intervals 10s=0.5,1h=0.5`); empty: none set. */
+  intervals: ReadonlyArray<{ readonly text: string; readonly ms: number; readonly weight: number }>;
 }
 
 export interface ObjectPlan {
@@ -27,6 +29,8 @@ export interface ObjectPlan {
   backend: Backend;
   /** Remote keys; the key in slot N lands in the Secret's data as `kN`. */
   keys: string[];
+  /** spec.refreshInterval (text, and in ms), when the workload sets one. */
+  refreshInterval?: { readonly text: string; readonly ms: number };
 }
 
 /** Runs `work` over the items with at most `concurrency` at a time. */
@@ -67,7 +71,7 @@ export async function change(backend: Backend, key: string, value: string): Prom
  */
 export function objectPlanner(
   run: string,
-  { mix, keysPerObject, share, poolSize }: WorkloadShape,
+  { mix, keysPerObject, share, poolSize, intervals }: WorkloadShape,
 ): (howMany: number, prefix: string) => ObjectPlan[] {
   const backends = (Object.keys(mix) as Backend[]).filter((backend) => mix[backend] > 0);
   const weights = backends.map((backend) => mix[backend]);
@@ -94,10 +98,30 @@ export function objectPlanner(
           ? remoteKey(backend, run, `pool-${item % poolSize}`)
           : remoteKey(backend, run, `unique-${unique++}`);
       });
-      plans.push({ name: `${prefix}-${index}`, backend, keys });
+      plans.push({
+        name: `${prefix}-${index}`,
+        backend,
+        keys,
+        refreshInterval: intervalGroup(intervals, index),
+      });
     }
     return plans;
   };
+}
+
+/**
+ * The interval group of object `index`: spread by the golden ratio, so every group has objects of every backend
+ * and reads shared pool keys too (a long-interval object often shares a key with a short-interval one).
+ */
+function intervalGroup(intervals: WorkloadShape['intervals'], index: number) {
+  if (intervals.length === 0) return undefined;
+  const total = intervals.reduce((sum, group) => sum + group.weight, 0);
+  let pick = ((index * 0.6180339887) % 1) * total;
+  for (const group of intervals) {
+    if (pick < group.weight) return { text: group.text, ms: group.ms };
+    pick -= group.weight;
+  }
+  return { text: intervals.at(-1)!.text, ms: intervals.at(-1)!.ms };
 }
 
 /** A key no other object reads (changing it touches one object only), if the plan has one. */
@@ -131,6 +155,7 @@ export async function createObjects(clients: Clients, plans: ObjectPlan[], names
       spec: {
         backendType: plan.backend,
         ...(plan.backend === 'secretsManager' ? { roleArn: ROLE_ARN } : {}),
+        ...(plan.refreshInterval ? { refreshInterval: plan.refreshInterval.text } : {}),
         data: plan.keys.map((key, slot) => ({
           key,
           name: `k${slot}`,

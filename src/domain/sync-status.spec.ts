@@ -25,6 +25,30 @@ describe('nextStatus', () => {
     });
   });
 
+  it('adds, keeps and changes the RolloutRestart condition beside Ready', () => {
+    const restarted = {
+      type: 'RolloutRestart',
+      status: 'True' as const,
+      reason: 'RolloutRestarted',
+      message: 'restarted Deployment web at 2026-11-29T10:01:00Z (apps/db: changed password)',
+    };
+    const withRestart = nextStatus(synced, 3, { ok: true }, false, later, undefined, restarted)!;
+    expect(withRestart.conditions).toEqual([
+      synced.conditions![0],
+      { ...restarted, observedGeneration: 3, lastTransitionTime: '2026-11-29T10:05:00Z' },
+    ]);
+    // The same condition again, or none known (a restarted controller): nothing to write, and it stays.
+    expect(nextStatus(withRestart, 3, { ok: true }, false, later, undefined, restarted)).toBeUndefined();
+    expect(nextStatus(withRestart, 3, { ok: true }, false, later)).toBeUndefined();
+    expect(nextStatus(withRestart, 3, { ok: true }, true, later)!.conditions![1]).toEqual(
+      withRestart.conditions![1],
+    );
+    const failed = { ...restarted, status: 'False' as const, reason: 'RolloutRestartFailed', message: 'x' };
+    expect(
+      nextStatus(withRestart, 3, { ok: true }, false, later, undefined, failed)!.conditions![1],
+    ).toMatchObject(failed);
+  });
+
   it('writes nothing when nothing changed (no status write per poll)', () => {
     expect(nextStatus(synced, 3, { ok: true }, false, later)).toBeUndefined();
   });

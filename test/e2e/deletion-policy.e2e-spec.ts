@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putSecret } from '../support/aws.js';
 import { ControllerProcess } from '../support/controller-process.js';
 import {
+  applyCrd,
+  CRD_NAME,
   createExternalSecret,
   createTestNamespace,
   eventually,
@@ -148,6 +150,38 @@ describe('spec.deletionPolicy and DEFAULT_DELETION_POLICY', () => {
       expect(await secretEvents(other, 'by-default')).toHaveLength(1);
     } finally {
       await retaining.stop().catch(() => undefined);
+    }
+  });
+  it('deleting the CRD (every ExternalSecret with it): Retain Secrets stay, Delete Secrets are garbage-collected', async () => {
+    await createExternalSecret(clients, namespace, { metadata: { name: 'crd-kept' }, spec: spec('Retain') });
+    await createExternalSecret(clients, namespace, { metadata: { name: 'crd-owned' }, spec: spec('Delete') });
+    const kept = await eventually('both synced', async () =>
+      (await secretOf('crd-owned')) ? await secretOf('crd-kept') : undefined,
+    );
+    try {
+      await clients.apiextensions.deleteCustomResourceDefinition({ name: CRD_NAME });
+      await eventually(
+        'the CRD gone',
+        async () =>
+          (await clients.apiextensions.readCustomResourceDefinition({ name: CRD_NAME }).then(
+            () => false,
+            () => true,
+          ))
+            ? true
+            : undefined,
+        60_000,
+      );
+      await eventually('the owned Secret garbage-collected', async () =>
+        (await secretOf('crd-owned')) === undefined ? true : undefined,
+      );
+      const survivor = await eventually('the retained Secret let go of', async () => {
+        const secret = await secretOf('crd-kept');
+        return secret && !secret.metadata!.labels?.[MANAGED_LABEL] ? secret : undefined;
+      });
+      expect(survivor.metadata!.uid).toBe(kept.metadata!.uid);
+      expect(Buffer.from(survivor.data!.password!, 'base64').toString()).toBe('kept-1');
+    } finally {
+      await applyCrd(clients);
     }
   });
 });

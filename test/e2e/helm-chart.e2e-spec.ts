@@ -313,6 +313,45 @@ describe('the Helm chart, the Dockerfile and the packaged app', () => {
     });
   });
 
+  it('grants patch on workloads for rolloutRestartTargets unless rolloutRestart.enabled is false; sets the deletion policy and the coalescing window', async () => {
+    const workloadRule = {
+      apiGroups: ['apps'],
+      resources: ['deployments', 'statefulsets', 'daemonsets'],
+      verbs: ['patch'],
+    };
+    const byDefault = await renderChart();
+    expect(rulesOf(find(byDefault, 'ClusterRole', 'es-kubernetes-external-secrets')[0]!)).toContainEqual(
+      workloadRule,
+    );
+    expect(envOf(byDefault)).toMatchObject({
+      DEFAULT_DELETION_POLICY: 'Delete',
+      ROLLOUT_RESTART_COALESCE_MILLISECONDS: '10000',
+    });
+    const namespaced = await renderChart('-f', join(CHART, 'ci', 'namespaced-values.yaml'));
+    for (const role of find(namespaced, 'Role').filter(
+      (each) => !each.metadata.name.endsWith('-leader-election'),
+    )) {
+      expect(rulesOf(role)).toContainEqual(workloadRule);
+    }
+    const withheld = await renderChart(
+      '--set',
+      'rolloutRestart.enabled=false',
+      '--set',
+      'rolloutRestart.coalesceMilliseconds=0',
+      '--set',
+      'defaultDeletionPolicy=Retain',
+    );
+    const rules = rulesOf(find(withheld, 'ClusterRole', 'es-kubernetes-external-secrets')[0]!);
+    expect(rules.flatMap((rule) => rule.resources)).not.toContain('deployments');
+    expect(envOf(withheld)).toMatchObject({
+      DEFAULT_DELETION_POLICY: 'Retain',
+      ROLLOUT_RESTART_COALESCE_MILLISECONDS: '0',
+    });
+    await expect(renderChart('--set', 'defaultDeletionPolicy=Orphan')).rejects.toThrow(
+      /defaultDeletionPolicy/,
+    );
+  });
+
   it('uses Roles in the watched namespaces in namespaced mode, and binds auth-delegator on request', async () => {
     const objects = await renderChart('-f', join(CHART, 'ci', 'namespaced-values.yaml'));
     expect(
