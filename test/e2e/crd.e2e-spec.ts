@@ -115,6 +115,21 @@ describe('the ExternalSecret CRD on a real API server', () => {
         ),
       ),
     ]),
+    [
+      'deletionPolicy Orphan',
+      { backendType: 'secretsManager', deletionPolicy: 'Orphan' },
+      /spec\.deletionPolicy: Unsupported value: "Orphan": supported values: "Delete", "Retain"/,
+    ],
+    [
+      'a rollout restart target of kind Pod',
+      { backendType: 'secretsManager', rolloutRestartTargets: [{ kind: 'Pod', name: 'web' }] },
+      /spec\.rolloutRestartTargets\[0\]\.kind: Unsupported value: "Pod": supported values: "Deployment", "StatefulSet", "DaemonSet"/,
+    ],
+    [
+      'a rollout restart target without a name',
+      { backendType: 'secretsManager', rolloutRestartTargets: [{ kind: 'Deployment' }] },
+      /spec\.rolloutRestartTargets\[0\]\.name: Required value/,
+    ],
   ];
 
   it.each(['0', '30s', '15m', '1h', '1h30m', '1.5h', '2m30s'])(
