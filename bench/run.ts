@@ -148,7 +148,7 @@ async function runOnce(repetition: number) {
     const { steady } = idle;
     const { floorPerCycle, floorPerCycleTotal, targetPerCycle } = callFloor(distinct);
     const mixedFloorPerWindow =
-      intervals.length > 0 ? mixedIntervalFloor(plans, intervalMs, cycles) : undefined;
+      intervals.length > 0 ? mixedIntervalFloor([...warmupPlans, ...plans], intervalMs, cycles) : undefined;
     const latencies = await propagationLatencies(
       clients,
       namespace,

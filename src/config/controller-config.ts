@@ -68,6 +68,8 @@ const environmentSchema = z.object({
   ENFORCE_NAMESPACE_ANNOTATIONS: flag.default(false),
   VAULT_ADDR: optionalUrl,
   VAULT_NAMESPACE: optionalText,
+  /** A Vault token used as it is, instead of Kubernetes auth (the `kes` command line, or a dev setup). */
+  VAULT_TOKEN: optionalText,
   VAULT_TOKEN_RENEW_THRESHOLD: z.coerce.number().int().positive().optional(),
   DEFAULT_VAULT_MOUNT_POINT: optionalText,
   DEFAULT_VAULT_ROLE: optionalText,
@@ -153,6 +155,8 @@ function toConfig(env: Environment) {
     vault: {
       address: env.VAULT_ADDR,
       namespace: env.VAULT_NAMESPACE,
+      /** Used as it is, never renewed: no Kubernetes auth login (VAULT_TOKEN). */
+      token: env.VAULT_TOKEN,
       /** Renew a token when less than this many milliseconds of its TTL remain (KES: three poll intervals). */
       tokenRenewThresholdMs:
         env.VAULT_TOKEN_RENEW_THRESHOLD !== undefined

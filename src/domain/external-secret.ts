@@ -55,6 +55,8 @@ export interface ExternalSecretStatus {
   status?: string;
   observedGeneration?: number;
   conditions?: ExternalSecretCondition[];
+  /** The last SYNC_REQUEST_ANNOTATION value a sync answered (`kes sync` waits for it). */
+  syncRequest?: string;
 }
 
 /** The ExternalSecret resource (`kubernetes-client.io/v1`). */

@@ -32,21 +32,33 @@ describe('nextStatus', () => {
       reason: 'RolloutRestarted',
       message: 'restarted Deployment web at 2026-11-29T10:01:00Z (apps/db: changed password)',
     };
-    const withRestart = nextStatus(synced, 3, { ok: true }, false, later, undefined, restarted)!;
+    const withRestart = nextStatus(synced, 3, { ok: true }, false, later, { rolloutRestart: restarted })!;
     expect(withRestart.conditions).toEqual([
       synced.conditions![0],
       { ...restarted, observedGeneration: 3, lastTransitionTime: '2026-11-29T10:05:00Z' },
     ]);
     // The same condition again, or none known (a restarted controller): nothing to write, and it stays.
-    expect(nextStatus(withRestart, 3, { ok: true }, false, later, undefined, restarted)).toBeUndefined();
+    expect(
+      nextStatus(withRestart, 3, { ok: true }, false, later, { rolloutRestart: restarted }),
+    ).toBeUndefined();
     expect(nextStatus(withRestart, 3, { ok: true }, false, later)).toBeUndefined();
     expect(nextStatus(withRestart, 3, { ok: true }, true, later)!.conditions![1]).toEqual(
       withRestart.conditions![1],
     );
     const failed = { ...restarted, status: 'False' as const, reason: 'RolloutRestartFailed', message: 'x' };
     expect(
-      nextStatus(withRestart, 3, { ok: true }, false, later, undefined, failed)!.conditions![1],
+      nextStatus(withRestart, 3, { ok: true }, false, later, { rolloutRestart: failed })!.conditions![1],
     ).toMatchObject(failed);
+  });
+
+  it('answers a sync request once: a status write that echoes it, then nothing while it stays the same', () => {
+    const answered = nextStatus(synced, 3, { ok: true }, false, later, { syncRequest: 'r1' })!;
+    expect(answered).toMatchObject({ syncRequest: 'r1', lastSync: '2026-11-29T10:05:00Z' });
+    expect(nextStatus(answered, 3, { ok: true }, false, later, { syncRequest: 'r1' })).toBeUndefined();
+    expect(nextStatus(answered, 3, { ok: true }, true, later)?.syncRequest).toBe('r1');
+    expect(nextStatus(answered, 3, { ok: true }, false, later, { syncRequest: 'r2' })?.syncRequest).toBe(
+      'r2',
+    );
   });
 
   it('writes nothing when nothing changed (no status write per poll)', () => {
@@ -103,7 +115,7 @@ describe('isNewFailure', () => {
 });
 
 describe('the Ready message names what the last write changed', () => {
-  const first = nextStatus(undefined, 1, { ok: true }, true, now, 'added password')!;
+  const first = nextStatus(undefined, 1, { ok: true }, true, now, { writeSummary: 'added password' })!;
 
   it.each([
     [
@@ -128,7 +140,7 @@ describe('the Ready message names what the last write changed', () => {
       'the Secret is in sync; last write: added password',
     ],
   ])('%s', (_, current, written, summary, message) => {
-    const next = nextStatus(current, 1, { ok: true }, written, later, summary) ?? current;
+    const next = nextStatus(current, 1, { ok: true }, written, later, { writeSummary: summary }) ?? current;
     expect(next.conditions![0]!.message).toBe(message);
   });
 

@@ -1,5 +1,21 @@
 import type { ExternalSecretCondition, ExternalSecretStatus } from './external-secret.js';
 
+/** What a status says beyond the sync's outcome. */
+export interface StatusExtras {
+  /** What the write changed (key names only, e.g. `changed password; added api-key`), when it changed keys. */
+  readonly writeSummary?: string;
+  /** The RolloutRestart condition to show; undefined keeps the current one (if any) as it is. */
+  readonly rolloutRestart?: ExternalSecretCondition;
+  /**
+   * The value of the SYNC_REQUEST_ANNOTATION this sync answered: echoed as `status.syncRequest`, so that who
+   * asked (`kes sync`) sees the sync happen even when it changed nothing. One status write per request.
+   */
+  readonly syncRequest?: string;
+}
+
+/** The annotation `kes sync` sets (any change of an annotation forces a sync; this one is also answered). */
+export const SYNC_REQUEST_ANNOTATION = 'kubernetes-client.io/sync-requested-at';
+
 export type SyncOutcome =
   { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly message: string };
 
@@ -14,11 +30,9 @@ export function nextStatus(
   outcome: SyncOutcome,
   secretWritten: boolean,
   now: Date,
-  /** What the write changed (key names only, e.g. `changed password; added api-key`), when it changed keys. */
-  writeSummary?: string,
-  /** The RolloutRestart condition to show; undefined keeps the current one (if any) as it is. */
-  rolloutRestart?: ExternalSecretCondition,
+  extras: StatusExtras = {},
 ): ExternalSecretStatus | undefined {
+  const { writeSummary, rolloutRestart, syncRequest } = extras;
   const text = outcome.ok ? 'SUCCESS' : `ERROR, ${outcome.message}`;
   const previous = current?.conditions?.find((condition) => condition.type === 'Ready');
   const ready: ExternalSecretCondition = outcome.ok
@@ -36,7 +50,8 @@ export function nextStatus(
     previous?.status === ready.status &&
     previous.reason === ready.reason &&
     previous.message === ready.message &&
-    !restartChanged;
+    !restartChanged &&
+    (syncRequest === undefined || current.syncRequest === syncRequest);
   if (unchanged && !secretWritten) return undefined;
   const timestamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const restart = restartChanged
@@ -53,6 +68,9 @@ export function nextStatus(
     status: text,
     lastSync: timestamp,
     observedGeneration: generation,
+    ...((syncRequest ?? current?.syncRequest) !== undefined
+      ? { syncRequest: syncRequest ?? current?.syncRequest }
+      : {}),
     conditions: [
       {
         ...ready,

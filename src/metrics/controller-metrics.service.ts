@@ -98,6 +98,15 @@ export class ControllerMetrics {
     this.backendCalls.inc({ backend, operation, status }, count);
   }
 
+  /** The backend calls counted so far, by backend, operation and status (for `kes render`'s report). */
+  async backendCallCounts(): Promise<Array<{ labels: Record<string, string>; count: number }>> {
+    const { values } = await this.backendCalls.get();
+    return values.map(({ labels, value }) => ({
+      labels: Object.fromEntries(Object.entries(labels).map(([name, label]) => [name, String(label)])),
+      count: value,
+    }));
+  }
+
   /** Drops every series of a deleted ExternalSecret (KES kept them forever). */
   forgetExternalSecret(name: string, namespace: string): void {
     const key = `${namespace}/${name}`;

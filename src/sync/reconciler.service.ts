@@ -1,14 +1,12 @@
-import { describeKeyChanges, keyChanges } from '../domain/key-changes.js';
 import { Inject, Injectable } from '@nestjs/common';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { sanitizeErrorText } from '../backends/backend-errors.js';
 import { BackendRegistry } from '../backends/backend-registry.service.js';
-import { type BackendIdentity, type SecretBackend } from '../backends/secret-backend.js';
-import { requestKey, type RemoteRequest } from '../domain/remote-value.js';
 import { ValueFetcher } from '../backends/value-fetcher.service.js';
 import { CONTROLLER_CONFIG } from '../config/config.constants.js';
 import type { ControllerConfig } from '../config/controller-config.js';
+import { describeKeyChanges, keyChanges } from '../domain/key-changes.js';
 import { statusCodeOf } from '../kubernetes/api-errors.js';
 import { ClusterCache } from '../kubernetes/cluster-cache.service.js';
 import { EventReason, EventRecorder } from '../kubernetes/event-recorder.service.js';
@@ -16,38 +14,27 @@ import { ExternalSecretStatusStore } from '../kubernetes/external-secret-status.
 import { SecretStore } from '../kubernetes/secret.store.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
-import { accessDenialReason } from '../domain/access-policy.js';
 import type { ExternalSecret } from '../domain/external-secret.js';
+import { normalizeSpec, type NormalizedSpec } from '../domain/normalize-spec.js';
 import {
-  normalizeSpec,
-  withBackendFields,
-  type NormalizedSpec,
-  type ValueSource,
-} from '../domain/normalize-spec.js';
-import { buildSecretData, ValueError } from '../domain/secret-data.js';
-import {
-  assertSecretFits,
-  buildDesiredSecret,
   digestSecretData,
   isManagedSecretOf,
   liveOwnerReference,
-  refusedSecretType,
   retainedSecretOwner,
   replacementReason,
   secretNeedsWrite,
   writtenDigest,
 } from '../domain/secret-manifest.js';
+import { desiredSecretOf, planFetch, type FetchPlan } from './fetch-plan.js';
 import { RolloutRestarter } from './rollout-restarter.service.js';
 import { classifyFailure, SyncFailure } from './sync-failure.js';
-import { isNewFailure, nextStatus, type SyncOutcome } from '../domain/sync-status.js';
+import {
+  isNewFailure,
+  nextStatus,
+  SYNC_REQUEST_ANNOTATION,
+  type SyncOutcome,
+} from '../domain/sync-status.js';
 import type { WorkItem, WorkResult } from './work-queue.js';
-
-/** What an ExternalSecret reads, kept so that the refresh scheduler can prefetch a whole identity at once. */
-export interface FetchPlan {
-  readonly backend: SecretBackend;
-  readonly identity: BackendIdentity;
-  readonly requests: readonly RemoteRequest[];
-}
 
 /**
  * A write of the Secret: what kind (`restored` is the same content written again after the Secret was changed
@@ -80,12 +67,6 @@ export interface ReconcileResult {
   readonly plan?: FetchPlan;
   /** spec.refreshInterval in ms (0: never); absent: the controller's interval (also for an invalid spec). */
   readonly refreshIntervalMs?: number;
-}
-
-function requestFor(source: ValueSource): RemoteRequest {
-  return source.kind === 'path'
-    ? { kind: 'path', path: source.path, recursive: source.recursive }
-    : { kind: 'key', key: source.key, version: source.version };
 }
 
 /**
@@ -181,34 +162,12 @@ export class Reconciler {
   }
 
   private plan(externalSecret: ExternalSecret, normalized: NormalizedSpec): FetchPlan {
-    const backend = this.backends.find(normalized.backendType);
-    if (!backend) {
-      throw new SyncFailure(
-        EventReason.InvalidSpec,
-        `backendType ${normalized.backendType} is not served by this controller (it serves ${this.backends.types.join(', ')})`,
-        false,
-      );
-    }
-    const spec = withBackendFields(normalized, externalSecret, backend.specFields);
-    const refusal = refusedSecretType(spec.secretType, this.config.allowTokenSecretTypes);
-    if (refusal) throw new SyncFailure(EventReason.InvalidSpec, refusal, false);
-    const { namespace, name } = externalSecret.metadata;
-    const denial = accessDenialReason(
-      spec,
-      this.cluster.getNamespace(namespace!)?.metadata?.annotations,
-      this.config,
-    );
-    if (denial) {
-      throw new SyncFailure(
-        EventReason.AccessDenied,
-        `not allowed to fetch secret: ${namespace}/${name}: ${denial}`,
-        false,
-      );
-    }
-    const requests = new Map(
-      spec.sources.map((source) => [requestKey(requestFor(source)), requestFor(source)]),
-    );
-    return { backend, identity: backend.identityFor(spec, namespace!), requests: [...requests.values()] };
+    const { namespace } = externalSecret.metadata;
+    return planFetch(externalSecret, normalized, {
+      backends: this.backends,
+      config: this.config,
+      namespaceAnnotations: this.cluster.getNamespace(namespace!)?.metadata?.annotations,
+    });
   }
 
   private async sync(
@@ -219,14 +178,8 @@ export class Reconciler {
     freshAfter: number,
   ): Promise<SecretWrite | undefined> {
     const values = await this.fetcher.fetch(plan.backend, plan.identity, plan.requests, freshAfter);
-    const data = buildSecretData(spec.sources, (source) => {
-      const value = values.get(requestKey(requestFor(source)));
-      if (value === undefined || value instanceof Error) throw value ?? new ValueError('no value');
-      return value;
-    });
     const deletionPolicy = spec.deletionPolicy ?? this.config.defaultDeletionPolicy;
-    const desired = buildDesiredSecret(externalSecret, spec, data, deletionPolicy);
-    assertSecretFits(desired);
+    const desired = desiredSecretOf(externalSecret, spec, values, deletionPolicy);
 
     const { namespace, name, generation } = externalSecret.metadata;
     const live: V1Secret | undefined =
@@ -301,15 +254,11 @@ export class Reconciler {
   ): Promise<void> {
     const { namespace, name, generation } = externalSecret.metadata;
     const context = { namespace, name, backend };
-    const status = nextStatus(
-      externalSecret.status,
-      generation,
-      outcome,
-      written !== undefined,
-      new Date(),
-      written?.changes,
-      this.restarter.conditionOf(`${namespace}/${name}`),
-    );
+    const status = nextStatus(externalSecret.status, generation, outcome, written !== undefined, new Date(), {
+      writeSummary: written?.changes,
+      rolloutRestart: this.restarter.conditionOf(`${namespace}/${name}`),
+      syncRequest: externalSecret.metadata.annotations?.[SYNC_REQUEST_ANNOTATION],
+    });
     if (written) {
       const keys = written.changes ? ` (${written.changes})` : '';
       const message =

@@ -12,6 +12,8 @@ export interface VaultSessionOptions {
   readonly serviceAccountTokenPath: string;
   /** Renew when less than this remains of the token's TTL. */
   readonly renewThresholdMs: number;
+  /** A token to use as it is (VAULT_TOKEN): no login, no renewal; a 403 is the answer. */
+  readonly staticToken?: string;
   /** Connection pools, with the forward proxy (HTTP_PROXY / HTTPS_PROXY / NO_PROXY) when one is set. */
   readonly agents: OutboundAgents;
 }
@@ -48,10 +50,12 @@ export class VaultSession {
       // applying its own reading of the proxy variables.
       requestOptions: { timeout: 10_000, httpAgent: options.agents.http, httpsAgent: options.agents.https },
     });
+    if (options.staticToken) this.client.token = options.staticToken;
   }
 
   /** Reads a logical path; one fresh login and retry when Vault answers 403 (e.g. a token past its max TTL). */
   async read(path: string): Promise<unknown> {
+    if (this.options.staticToken) return this.readOnce(path);
     await this.ensureToken();
     try {
       return await this.readOnce(path);

@@ -103,6 +103,7 @@ export class VaultBackend implements SecretBackend<VaultIdentity> {
           role: identity.role,
           serviceAccountTokenPath: this.config.vault.serviceAccountTokenPath,
           renewThresholdMs: this.config.vault.tokenRenewThresholdMs,
+          staticToken: this.config.vault.token,
           agents: this.outbound,
         },
         this.metrics,
