@@ -19,7 +19,12 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY crds ./crds
 COPY package.json ./
+# The command line (README "Command line") on PATH as `kes`, and as `kubectl-kes` for `kubectl kes …`.
+RUN chmod +x dist/cli/main.js \
+  && ln -s /app/dist/cli/main.js /usr/local/bin/kes \
+  && ln -s /app/dist/cli/main.js /usr/local/bin/kubectl-kes
 USER node
 EXPOSE 3001
 # Memory over speed (see the README's Performance section): a young generation of at most 2 × 16 MiB (on a

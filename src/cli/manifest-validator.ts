@@ -138,7 +138,8 @@ export class ManifestValidator {
         at('apiVersion', `must be kubernetes-client.io/v1, not ${JSON.stringify(object.apiVersion)}`);
         continue;
       }
-      if (!this.validate(object)) {
+      const schemaFailed = !this.validate(object);
+      if (schemaFailed) {
         const seen = new Set<string>();
         for (const [path, message] of this.describeAll(this.validate.errors ?? [])) {
           if (seen.has(`${path}\0${message}`)) continue;
@@ -155,8 +156,8 @@ export class ManifestValidator {
         if (!(error instanceof InvalidSpecError)) throw error;
         const message = error.message;
         const path = /^(spec[\w.[\]]*)/.exec(message)?.[1] ?? 'spec';
-        // Said already by the schema, with the same field: one line per problem.
-        if (!findings.some((finding) => finding.severity === 'error' && finding.path === path)) {
+        // The controller's rules check what the schema cannot: after a schema error, one line per problem.
+        if (!schemaFailed) {
           at(path, message.startsWith(`${path} `) ? message.slice(path.length + 1) : message);
         }
       }

@@ -81,7 +81,10 @@ export function formatStatusTable(rows: readonly StatusRow[], options: { color: 
   const paint = (ready: StatusRow['ready']) =>
     !options.color
       ? ready
-      : styleText(ready === 'True' ? 'green' : ready === 'False' ? 'red' : 'yellow', ready);
+      : styleText(ready === 'True' ? 'green' : ready === 'False' ? 'red' : 'yellow', ready, {
+          // The caller decided (a TTY, no NO_COLOR): styleText would look at its own stream.
+          validateStream: false,
+        });
   for (const row of rows) {
     table.push([
       row.namespace,

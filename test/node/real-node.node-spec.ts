@@ -238,7 +238,7 @@ describe('the chart on a real node', () => {
     );
   });
 
-  it('runs as uid 1000 with a read-only root, no capabilities and seccomp RuntimeDefault (read from the runtime)', async () => {
+  it('runs as uid 1000 with a read-only root, no capabilities and seccomp RuntimeDefault (read from the runtime); carries kes', async () => {
     const [pod] = await readyPods(1);
     const id = containerIdOf(pod!.status!.containerStatuses![0]!.containerID);
     const state = processState(await containerPid(id));
@@ -280,6 +280,35 @@ describe('the chart on a real node', () => {
       30_000,
     );
     expect(synced.data).toEqual({ v: 'yes' });
+    // The image carries the command line, on PATH as `kes` and as the kubectl plugin `kubectl-kes`.
+    const version = (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+    for (const command of ['kes', 'kubectl-kes']) {
+      const printed = await ctr(
+        'tasks',
+        'exec',
+        '--exec-id',
+        `${command}-${Date.now()}`,
+        id,
+        command,
+        '--version',
+      );
+      expect(printed.trim()).toBe(version);
+    }
+    const validated = await ctr(
+      'tasks',
+      'exec',
+      '--exec-id',
+      `validate-${Date.now()}`,
+      id,
+      'sh',
+      '-c',
+      'printf "apiVersion: kubernetes-client.io/v1\\nkind: ExternalSecret\\nmetadata: {name: x}\\nspec: {backendType: vault}\\n" | kes validate - 2>&1',
+    );
+    expect(validated.trim()).toBe('1 file(s) valid');
   });
 
   it('kubectl delete pod: SIGTERM ends it with exit code 0 within the grace period; the replacement converges and rewrites no Secret', async () => {
