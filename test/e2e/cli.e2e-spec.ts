@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putParameter, putSecret, updateSecret } from '../support/aws.js';
@@ -29,10 +29,10 @@ const seed = readYamlDocuments<ExternalSecretObject>(new URL(SEED));
 const example = (name: string) => seed.find((document) => document.metadata.name === name)!;
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
-/** The built `kes` as a user runs it: its own process, the stack's environment (credentials, endpoints). */
-function kes(args: string[], env: NodeJS.ProcessEnv = {}) {
+/** A command's exit code and output. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv) {
   return new Promise<{ code: number | null; out: string; err: string }>((done) => {
-    const child = spawn(process.execPath, [KES, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(command, args, { env });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -40,6 +40,10 @@ function kes(args: string[], env: NodeJS.ProcessEnv = {}) {
     child.on('close', (code) => done({ code, out, err }));
   });
 }
+
+/** The built `kes` as a user runs it: its own process, the stack's environment (credentials, endpoints). */
+const kes = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  run(process.execPath, [KES, ...args], { ...process.env, ...env });
 
 describe('kes, the command line, against the real stack', () => {
   const clients = kubeClients();
@@ -106,15 +110,13 @@ describe('kes, the command line, against the real stack', () => {
     expect(masked.err).toMatch(/vault read 1/);
 
     const shown = await kes(['render', examples, '-n', namespace, '--show-values', '-o', 'json'], vault);
-    const secrets = shown.out
-      .split(/\n(?=\{)/)
-      .map(
-        (text) =>
-          JSON.parse(text) as {
-            metadata: { name: string; labels: object; annotations: object };
-            data: Record<string, string>;
-          },
-      );
+    const secrets = shown.out.split(/\n(?=\{)/).map(
+      (text) =>
+        JSON.parse(text) as {
+          metadata: { name: string; labels: object; annotations: object };
+          data: Record<string, string>;
+        },
+    );
     expect(secrets.map((secret) => [secret.metadata.name, secret.data])).toEqual([
       ['hello-service', { password: b64('cli-1234') }],
       ['hello-service-ssm', { password: b64('cli-ssm') }],
@@ -194,5 +196,21 @@ describe('kes, the command line, against the real stack', () => {
     const all = await kes(['sync', '--all', '-n', namespace, '--timeout', '20s']);
     expect(all.code).toBe(1);
     expect(all.out).toMatch(new RegExp(`^${namespace}/broken: Ready False SyncFailed: `, 'm'));
+  });
+  it('kubectl kes status: kubectl (built with the stack’s tools) finds the plugin kubectl-kes on PATH', async () => {
+    const kubectl = process.env.KUBECTL_BIN;
+    if (!kubectl)
+      throw new Error('KUBECTL_BIN is not set: the stack’s tools build kubectl (test/stack/ensure-tools.sh)');
+    // What `npm install -g` links: an executable named kubectl-kes (here on the test's own Node.js).
+    const bin = join(folder, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'kubectl-kes'), `#!/bin/sh\nexec "${process.execPath}" "${KES}" "$@"\n`);
+    chmodSync(join(bin, 'kubectl-kes'), 0o755);
+    const env = { ...process.env, PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH}` };
+    const plugins = await run(kubectl, ['plugin', 'list'], env);
+    expect(plugins.out).toContain(join(bin, 'kubectl-kes'));
+    const status = await run(kubectl, ['kes', 'status', '-n', namespace], env);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(new RegExp(`^${namespace}\\s+healthy\\s+secretsManager\\s+True`, 'm'));
   });
 });

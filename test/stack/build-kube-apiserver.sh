@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kube-controller-manager (the stack), and kubelet and kube-scheduler (the real node of
-# test/node), from the Go module k8s.io/kubernetes: one module graph, one build.
+# Builds kube-apiserver and kube-controller-manager (the stack), kubelet and kube-scheduler (the real node of
+# test/node), and kubectl (the `kubectl kes` plugin test), from the Go module k8s.io/kubernetes: one module
+# graph, one build.
 #
 # `go install k8s.io/kubernetes/cmd/kube-apiserver@vX` is refused: k/k's go.mod requires every staging
 # module at v0.0.0 and maps it with a local `replace`. A throw-away wrapper module that requires
@@ -41,6 +42,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
 go mod tidy
@@ -53,7 +55,8 @@ done
 mkdir -p "$out"
 go build -v -trimpath -ldflags "$ldflags" -o "$out/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kubectl
 cp go.mod go.sum "$out/"
 "$out/kube-apiserver" --version
 "$out/kubelet" --version
+"$out/kubectl" version --client

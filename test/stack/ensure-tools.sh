@@ -70,6 +70,7 @@ KUBE_APISERVER_BIN=$kube_dir/kube-apiserver
 KUBE_CONTROLLER_MANAGER_BIN=$kube_dir/kube-controller-manager
 KUBE_SCHEDULER_BIN=$kube_dir/kube-scheduler
 KUBELET_BIN=$kube_dir/kubelet
+KUBECTL_BIN=$kube_dir/kubectl
 ETCD_BIN=$etcd_dir/etcd
 HELM_BIN=$helm_dir/helm
 MOTO_SERVER_BIN=$python_dir/venv/bin/moto_server

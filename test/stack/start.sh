@@ -121,6 +121,7 @@ export KUBECONFIG=$STACK_DIR/kubeconfig
 export STACK_DIR=$STACK_DIR
 export STACK_PKI=$pki
 export HELM_BIN=$HELM_BIN
+export KUBECTL_BIN=$KUBECTL_BIN
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
