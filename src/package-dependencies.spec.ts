@@ -30,4 +30,18 @@ describe('package.json', () => {
     const unused = dependencies.filter((name) => !imported(name) && !peers.has(name));
     expect(unused).toEqual([]);
   });
+  it('lists every package the controller and kes import as a runtime dependency (the image installs no dev ones)', () => {
+    const dependencies = new Set(Object.keys(manifest('.').dependencies ?? {}));
+    const imports = sourceFiles('src').flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/(?:from |import |import\()'([^'.][^']*)'/g)].map(
+        (match) => match[1]!,
+      ),
+    );
+    const packages = new Set(
+      imports
+        .filter((name) => !name.startsWith('node:'))
+        .map((name) => (name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : name.split('/')[0]!)),
+    );
+    expect([...packages].filter((name) => !dependencies.has(name))).toEqual([]);
+  });
 });
