@@ -18,14 +18,15 @@ import {
 import { REJECTED_SPECS } from '../fixtures/rejected-specs.js';
 
 const KES = resolve('dist/cli/main.js');
-const SEED = new URL('../fixtures/seed-examples.yaml', import.meta.url).pathname;
+const SEED_URL = new URL('../fixtures/seed-examples.yaml', import.meta.url);
+const SEED = SEED_URL.pathname;
 const folder = mkdtempSync(join(tmpdir(), 'kes-e2e-'));
 const file = (name: string, documents: object[]) => {
   const path = join(folder, name);
   writeFileSync(path, documents.map((document) => stringify(document)).join('---\n'));
   return path;
 };
-const seed = readYamlDocuments<ExternalSecretObject>(new URL(SEED));
+const seed = readYamlDocuments<ExternalSecretObject>(SEED_URL);
 const example = (name: string) => seed.find((document) => document.metadata.name === name)!;
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -105,7 +106,8 @@ describe('kes, the command line, against the real stack', () => {
     expect(masked.code).toBe(0);
     expect(masked.out).not.toContain(b64('cli-1234'));
     expect(masked.out).toContain(`password: <8 bytes, sha256 `);
-    expect(masked.err).toMatch(/^backend calls: .*secretsManager BatchGetSecretValue 1.*sts AssumeRole 1/m);
+    expect(masked.err).toMatch(/^backend calls: .*secretsManager BatchGetSecretValue 1/m);
+    expect(masked.err).toMatch(/sts AssumeRole 1/);
     expect(masked.err).toMatch(/systemManager GetParameters 1/);
     expect(masked.err).toMatch(/vault read 1/);
 
