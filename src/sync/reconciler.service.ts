@@ -14,7 +14,7 @@ import { ExternalSecretStatusStore } from '../kubernetes/external-secret-status.
 import { SecretStore } from '../kubernetes/secret.store.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
-import type { ExternalSecret } from '../domain/external-secret.js';
+import type { ExternalSecret, ExternalSecretStatus } from '../domain/external-secret.js';
 import { normalizeSpec, type NormalizedSpec } from '../domain/normalize-spec.js';
 import {
   digestSecretData,
@@ -77,6 +77,11 @@ export interface ReconcileResult {
 @Injectable()
 export class Reconciler {
   private readonly lastWrites = new Map<string, LastWrite>();
+  /** The last status written per object, and the resourceVersion of the object it was computed from. */
+  private readonly writtenStatuses = new Map<
+    string,
+    { readonly basedOn: string | undefined; readonly status: ExternalSecretStatus }
+  >();
 
   constructor(
     @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
@@ -102,6 +107,7 @@ export class Reconciler {
 
   forget(key: string): void {
     this.lastWrites.delete(key);
+    this.writtenStatuses.delete(key);
   }
 
   /** Whether this controller instance handles the object (INSTANCE_ID against spec.controllerId, as KES). */
@@ -252,9 +258,18 @@ export class Reconciler {
     outcome: SyncOutcome,
     written: SecretWrite | undefined,
   ): Promise<void> {
-    const { namespace, name, generation } = externalSecret.metadata;
+    const { namespace, name, generation, resourceVersion } = externalSecret.metadata;
+    const key = `${namespace}/${name}`;
     const context = { namespace, name, backend };
-    const status = nextStatus(externalSecret.status, generation, outcome, written !== undefined, new Date(), {
+    // The informer may not have seen our last status write yet (a reconcile right after another, e.g. the echo
+    // of our own Secret write arriving first): then the status we wrote is the current one, or this write
+    // would put back what the cache still says, undoing the last one.
+    const remembered = this.writtenStatuses.get(key);
+    const current =
+      remembered !== undefined && remembered.basedOn === resourceVersion
+        ? remembered.status
+        : externalSecret.status;
+    const status = nextStatus(current, generation, outcome, written !== undefined, new Date(), {
       writeSummary: written?.changes,
       rolloutRestart: this.restarter.conditionOf(`${namespace}/${name}`),
       syncRequest: externalSecret.metadata.annotations?.[SYNC_REQUEST_ANNOTATION],
@@ -271,12 +286,15 @@ export class Reconciler {
       await this.events.record(externalSecret, 'Normal', EVENT_OF_WRITE[written.kind], message);
     }
     if (!outcome.ok) {
-      const changed = isNewFailure(externalSecret.status, status);
+      const changed = isNewFailure(current, status);
       // One warning and event per new error, debug while it repeats: no log or event floods.
       this.logger[changed ? 'warn' : 'debug']({ ...context, reason: outcome.reason }, outcome.message);
       if (changed)
         await this.events.record(externalSecret, 'Warning', outcome.reason as EventReason, outcome.message);
     }
-    if (status) await this.statuses.write(namespace!, name!, status);
+    if (status) {
+      await this.statuses.write(namespace!, name!, status);
+      this.writtenStatuses.set(key, { basedOn: resourceVersion, status });
+    }
   }
 }

@@ -64,6 +64,7 @@ describe('kes, the command line, against the real stack', () => {
     controller = await ControllerProcess.start({
       POLLER_INTERVAL_MILLISECONDS: '600000',
       WATCHED_NAMESPACES: namespace,
+      LOG_LEVEL: 'debug',
     });
     await controller.waitHealthy('/readyz');
   });
@@ -138,6 +139,19 @@ describe('kes, the command line, against the real stack', () => {
   });
 
   it('status: one table, the broken one first; --fail-on-error exits 1', async () => {
+    try {
+      await statusTest();
+    } catch (error) {
+      console.log(
+        controller.text
+          .split('\n')
+          .filter((line) => line.includes('healthy') || line.includes('lease'))
+          .join('\n'),
+      );
+      throw error;
+    }
+  });
+  const statusTest = async () => {
     const key = `cli-${Date.now()}/ok`;
     await putSecret(key, 'v1');
     await createExternalSecret(clients, namespace, {
@@ -186,8 +200,17 @@ describe('kes, the command line, against the real stack', () => {
 
     // sync: the controller (10-minute interval) syncs at once with a fresh read and answers.
     const synced = await kes(['sync', 'healthy', '-n', namespace, '--timeout', '20s']);
-    expect(synced).toMatchObject({ code: 0 });
-    expect(synced.out).toMatch(
+    expect(synced, controller.text.slice(-6000)).toMatchObject({ code: 0 });
+    expect((await readSecretData(clients, namespace, 'healthy'))?.data.v, controller.text.slice(-6000)).toBe(
+      'v2-changed',
+    );
+    expect(
+      synced.out,
+      controller.text
+        .split('\n')
+        .filter((line) => line.includes('healthy'))
+        .join('\n'),
+    ).toMatch(
       new RegExp(
         `^${namespace}/healthy: Ready True Synced: the Secret is in sync; last write: changed v\\n$`,
       ),
@@ -198,7 +221,7 @@ describe('kes, the command line, against the real stack', () => {
     const all = await kes(['sync', '--all', '-n', namespace, '--timeout', '20s']);
     expect(all.code).toBe(1);
     expect(all.out).toMatch(new RegExp(`^${namespace}/broken: Ready False SyncFailed: `, 'm'));
-  });
+  };
   it('kubectl kes status: kubectl (built with the stack’s tools) finds the plugin kubectl-kes on PATH', async () => {
     const kubectl = process.env.KUBECTL_BIN;
     if (!kubectl)
@@ -214,5 +237,29 @@ describe('kes, the command line, against the real stack', () => {
     const status = await run(kubectl, ['kes', 'status', '-n', namespace], env);
     expect(status.code).toBe(0);
     expect(status.out).toMatch(new RegExp(`^${namespace}\\s+healthy\\s+secretsManager\\s+True`, 'm'));
+  });
+  it('status --watch: a new table when something changes (one per change off a terminal); the values stay hidden', async () => {
+    const child = spawn(process.execPath, [KES, 'status', '-n', namespace, '--watch'], { env: process.env });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      await eventually('the first table', () => (out.includes('healthy') ? true : undefined));
+      expect(out).not.toContain('watched');
+      const key = `cli-${Date.now()}/watched`;
+      await putSecret(key, 'w');
+      await createExternalSecret(clients, namespace, {
+        metadata: { name: 'watched' },
+        spec: { backendType: 'secretsManager', data: [{ key, name: 'v' }] },
+      });
+      await eventually(
+        'a table with the new object, synced',
+        () => (/watched\s+secretsManager\s+True/.test(out) ? true : undefined),
+        30_000,
+      );
+      expect(out.split('NAMESPACE').length - 1).toBeGreaterThanOrEqual(2);
+      expect(out).not.toContain('\u001b[');
+    } finally {
+      child.kill('SIGINT');
+    }
   });
 });
