@@ -139,9 +139,7 @@ export class Reconciler {
     if (!this.handles(externalSecret)) return { result: 'done', refresh: false };
 
     const started = process.hrtime.bigint();
-    // Taken before anything is read: a change made while this reconcile runs shows as a new version next time.
-    const inputs = this.inputsOf(externalSecret);
-    const skipped = await this.unchangedRefresh(item, inputs);
+    const skipped = await this.unchangedRefresh(item, externalSecret);
     if (skipped) {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.metrics.recordSync(name, namespace, skipped.spec.backendType, 'success', seconds);
@@ -197,7 +195,7 @@ export class Reconciler {
       );
       retry = true;
     }
-    if (synced && !retry) this.unchanged.set(item.key, { ...synced, ...inputs });
+    if (synced && !retry) this.unchanged.set(item.key, { ...synced, ...this.inputsOf(externalSecret) });
     return { result: retry ? 'retry' : 'done', refresh: true, plan, refreshIntervalMs };
   }
 
@@ -220,10 +218,11 @@ export class Reconciler {
    */
   private async unchangedRefresh(
     item: WorkItem,
-    inputs: ReturnType<Reconciler['inputsOf']>,
+    externalSecret: ExternalSecret,
   ): Promise<UnchangedSince | undefined> {
     const last = this.unchanged.get(item.key);
     if (!last) return undefined;
+    const inputs = this.inputsOf(externalSecret);
     if (
       last.externalSecretVersion !== inputs.externalSecretVersion ||
       last.namespaceVersion !== inputs.namespaceVersion ||
