@@ -5,7 +5,7 @@ import { backoffDelay } from '../domain/backoff.js';
 import { failFast } from '../lifecycle/process-guards.js';
 import { BackendError, toBackendError } from './backend-errors.js';
 import { type BackendIdentity, type SecretBackend } from './secret-backend.js';
-import { requestKey, sameRemoteValue, type RemoteRequest, type RemoteValue } from '../domain/remote-value.js';
+import { requestKey, type RemoteRequest, type RemoteValue } from '../domain/remote-value.js';
 
 /** How long requests from concurrent reconciles are gathered into one batch. */
 const COALESCE_WINDOW_MS = 5;
@@ -167,20 +167,11 @@ export class ValueFetcher {
         if (outcome instanceof BackendError) {
           for (const waiter of waiters) waiter.reject(outcome);
         } else {
-          const answer =
+          const value =
             outcome.get(key) ??
             new Error(`the ${backend.backendType} backend returned nothing for a request`);
-          const cached = this.cache.get(entry);
-          // The same bytes as before: the value it had, so that "unchanged" is one reference comparison.
-          const value =
-            cached &&
-            !(cached.value instanceof Error) &&
-            !(answer instanceof Error) &&
-            sameRemoteValue(cached.value, answer)
-              ? cached.value
-              : answer;
           // A slower, older read that lands late must not replace a newer value.
-          if ((cached?.fetchedAt ?? -Infinity) <= startedAt)
+          if ((this.cache.get(entry)?.fetchedAt ?? -Infinity) <= startedAt)
             this.cache.set(entry, { value, fetchedAt: startedAt });
           for (const waiter of waiters) waiter.resolve(value);
         }

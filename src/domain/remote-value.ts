@@ -14,29 +14,6 @@ export type RemoteValue =
   /** The parameters under an SSM path, named by their last path segment. */
   | { readonly type: 'entries'; readonly entries: ReadonlyArray<readonly [string, string]> };
 
-/**
- * Whether two answers of one request are the same bytes: the fetcher then keeps the answer it had, so an
- * unchanged value keeps its identity and a refresh can tell "nothing changed" by reference, once per key.
- */
-export function sameRemoteValue(a: RemoteValue, b: RemoteValue): boolean {
-  switch (a.type) {
-    case 'text':
-      return b.type === 'text' && a.text === b.text;
-    case 'bytes':
-      return b.type === 'bytes' && Buffer.compare(a.bytes, b.bytes) === 0;
-    case 'object':
-      return b.type === 'object' && JSON.stringify(a.object) === JSON.stringify(b.object);
-    case 'entries':
-      return (
-        b.type === 'entries' &&
-        a.entries.length === b.entries.length &&
-        a.entries.every(
-          ([name, value], index) => b.entries[index]![0] === name && b.entries[index]![1] === value,
-        )
-      );
-  }
-}
-
 /** The key that identifies a request among the requests of one identity. */
 export function requestKey(request: RemoteRequest): string {
   if (request.kind === 'path') return `path:${request.recursive ? 'r' : '-'}:${request.path}`;

@@ -16,7 +16,6 @@ import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
 import type { ExternalSecret, ExternalSecretStatus } from '../domain/external-secret.js';
 import { normalizeSpec, type NormalizedSpec } from '../domain/normalize-spec.js';
-import { requestKey, type RemoteValue } from '../domain/remote-value.js';
 import {
   digestSecretData,
   isManagedSecretOf,
@@ -52,18 +51,6 @@ const EVENT_OF_WRITE = {
   replaced: EventReason.Replaced,
 } as const;
 
-/** What the last good sync of an object saw: the versions of its inputs, its plan and its values. */
-interface UnchangedSince {
-  readonly externalSecretVersion: string | undefined;
-  readonly namespaceVersion: string | undefined;
-  readonly secretVersion: string | undefined;
-  readonly restart: string | undefined;
-  readonly spec: NormalizedSpec;
-  readonly plan: FetchPlan;
-  /** The fetched values in the order of plan.requests, compared by reference. */
-  readonly values: ReadonlyArray<RemoteValue | Error | undefined>;
-}
-
 /** The controller's last write of a Secret: its resourceVersion (to know the echo) and content digest. */
 interface LastWrite {
   readonly resourceVersion: string | undefined;
@@ -90,8 +77,6 @@ export interface ReconcileResult {
 @Injectable()
 export class Reconciler {
   private readonly lastWrites = new Map<string, LastWrite>();
-  /** Per object, what its last good sync saw, for the idle refresh that has nothing to do. */
-  private readonly unchanged = new Map<string, UnchangedSince>();
   /** The last status written per object, and the resourceVersion of the object it was computed from. */
   private readonly writtenStatuses = new Map<
     string,
@@ -122,7 +107,6 @@ export class Reconciler {
 
   forget(key: string): void {
     this.lastWrites.delete(key);
-    this.unchanged.delete(key);
     this.writtenStatuses.delete(key);
   }
 
@@ -139,34 +123,19 @@ export class Reconciler {
     if (!this.handles(externalSecret)) return { result: 'done', refresh: false };
 
     const started = process.hrtime.bigint();
-    const skipped = await this.unchangedRefresh(item, externalSecret);
-    if (skipped) {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.metrics.recordSync(name, namespace, skipped.spec.backendType, 'success', seconds);
-      return {
-        result: 'done',
-        refresh: true,
-        plan: skipped.plan,
-        refreshIntervalMs: skipped.spec.refreshIntervalMs,
-      };
-    }
-    this.unchanged.delete(item.key);
     let backendType = (externalSecret.spec ?? externalSecret.secretDescriptor)?.backendType ?? 'unknown';
     let plan: FetchPlan | undefined;
     let refreshIntervalMs: number | undefined;
     let outcome: SyncOutcome;
     let written: SecretWrite | undefined;
-    let synced: Pick<UnchangedSince, 'spec' | 'plan' | 'values'> | undefined;
     let retry = false;
     try {
       const spec = normalizeSpec(externalSecret);
       backendType = spec.backendType;
       refreshIntervalMs = spec.refreshIntervalMs;
       plan = this.plan(externalSecret, spec);
-      const values = await this.fetcher.fetch(plan.backend, plan.identity, plan.requests, item.freshAfter);
-      written = await this.sync(item.key, externalSecret, spec, values);
+      written = await this.sync(item.key, externalSecret, spec, plan, item.freshAfter);
       outcome = { ok: true };
-      synced = { spec, plan, values: plan.requests.map((request) => values.get(requestKey(request))) };
       // Only a real change of data restarts workloads: not the first creation, not a repair to the same data.
       if ((written?.kind === 'updated' || written?.kind === 'replaced') && written.changes) {
         if (spec.rolloutRestartTargets.length > 0) {
@@ -195,52 +164,7 @@ export class Reconciler {
       );
       retry = true;
     }
-    if (synced && !retry) this.unchanged.set(item.key, { ...synced, ...this.inputsOf(externalSecret) });
     return { result: retry ? 'retry' : 'done', refresh: true, plan, refreshIntervalMs };
-  }
-
-  /** The versions of what a sync depends on besides its values (the object, its namespace, its Secret). */
-  private inputsOf(externalSecret: ExternalSecret) {
-    const { namespace, name, resourceVersion } = externalSecret.metadata;
-    return {
-      externalSecretVersion: resourceVersion,
-      namespaceVersion: this.cluster.getNamespace(namespace!)?.metadata?.resourceVersion,
-      secretVersion: this.cluster.getManagedSecret(namespace!, name!)?.metadata?.resourceVersion,
-      restart: this.restarter.conditionOf(`${namespace}/${name}`)?.message,
-    };
-  }
-
-  /**
-   * An idle refresh: the object, its namespace and its Secret are the versions of the last good sync, and every
-   * value is the very one it read then (the fetcher keeps an answer of the same bytes). Nothing can differ, so
-   * no spec is normalised, no Secret built or compared, no status computed: the values' fetch is all it costs.
-   * Anything else (or a failed fetch) takes the whole reconcile, which reports it.
-   */
-  private async unchangedRefresh(
-    item: WorkItem,
-    externalSecret: ExternalSecret,
-  ): Promise<UnchangedSince | undefined> {
-    const last = this.unchanged.get(item.key);
-    if (!last) return undefined;
-    const inputs = this.inputsOf(externalSecret);
-    if (
-      last.externalSecretVersion !== inputs.externalSecretVersion ||
-      last.namespaceVersion !== inputs.namespaceVersion ||
-      last.secretVersion !== inputs.secretVersion ||
-      last.restart !== inputs.restart
-    ) {
-      return undefined;
-    }
-    const { backend, identity, requests } = last.plan;
-    let values: ReadonlyMap<string, RemoteValue | Error>;
-    try {
-      values = await this.fetcher.fetch(backend, identity, requests, item.freshAfter);
-    } catch {
-      return undefined;
-    }
-    return requests.every((request, index) => values.get(requestKey(request)) === last.values[index])
-      ? last
-      : undefined;
   }
 
   private plan(externalSecret: ExternalSecret, normalized: NormalizedSpec): FetchPlan {
@@ -256,8 +180,10 @@ export class Reconciler {
     key: string,
     externalSecret: ExternalSecret,
     spec: NormalizedSpec,
-    values: ReadonlyMap<string, RemoteValue | Error>,
+    plan: FetchPlan,
+    freshAfter: number,
   ): Promise<SecretWrite | undefined> {
+    const values = await this.fetcher.fetch(plan.backend, plan.identity, plan.requests, freshAfter);
     const deletionPolicy = spec.deletionPolicy ?? this.config.defaultDeletionPolicy;
     const desired = desiredSecretOf(externalSecret, spec, values, deletionPolicy);
 
