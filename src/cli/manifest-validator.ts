@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import type { ExternalSecret } from '../domain/external-secret.js';
+import { accessDenialReason, type AccessPolicySettings } from '../domain/access-policy.js';
 import { isObject } from '../domain/is-object.js';
 import { InvalidSpecError, normalizeSpec } from '../domain/normalize-spec.js';
 
@@ -117,8 +118,15 @@ export class ManifestValidator {
     );
   }
 
-  /** The findings of every ExternalSecret document in a YAML text (other kinds are skipped). */
-  check(file: string, text: string): Finding[] {
+  /**
+   * The findings of every ExternalSecret document in a YAML text (other kinds are skipped); with a namespace's
+   * annotations, also the role and key-name policy the controller applies.
+   */
+  check(
+    file: string,
+    text: string,
+    policy?: { readonly annotations: Record<string, string>; readonly settings: AccessPolicySettings },
+  ): Finding[] {
     const findings: Finding[] = [];
     for (const [index, document] of parseAllDocuments(text).entries()) {
       const at = (path: string, message: string, severity: Finding['severity'] = 'error') =>
@@ -151,7 +159,9 @@ export class ManifestValidator {
         at(path, message, 'deprecated');
       }
       try {
-        normalizeSpec(object as unknown as ExternalSecret);
+        const spec = normalizeSpec(object as unknown as ExternalSecret);
+        const denial = policy && accessDenialReason(spec, policy.annotations, policy.settings);
+        if (denial) at('spec', `not allowed: ${denial}`);
       } catch (error) {
         if (!(error instanceof InvalidSpecError)) throw error;
         const message = error.message;

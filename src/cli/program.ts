@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import {
   CoreV1Api,
   CustomObjectsApi,
-  KubeConfig,
+  type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   type V1Secret,
@@ -13,18 +13,17 @@ import {
 import pino from 'pino';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../config/controller-config.js';
-import { accessDenialReason } from '../domain/access-policy.js';
 import { parseDuration } from '../domain/duration.js';
 import type { ExternalSecret } from '../domain/external-secret.js';
-import { InvalidSpecError, normalizeSpec } from '../domain/normalize-spec.js';
 import { SYNC_REQUEST_ANNOTATION } from '../domain/sync-status.js';
 import {
   EXTERNAL_SECRET_GROUP,
   EXTERNAL_SECRET_PLURAL,
   EXTERNAL_SECRET_VERSION,
 } from '../kubernetes/kubernetes.constants.js';
+import { loadKubeConfig } from '../kubernetes/kube-config.provider.js';
 import { CliModule } from './cli.module.js';
-import { formatFinding, ManifestValidator, type Finding } from './manifest-validator.js';
+import { formatFinding, ManifestValidator } from './manifest-validator.js';
 import { SecretRenderer } from './secret-renderer.service.js';
 import { renderSecret, secretDiff } from './secret-view.js';
 import { formatStatusTable, statusRows } from './status-table.js';
@@ -83,13 +82,6 @@ export function namespaceAnnotationsOf(
     Object.assign(annotations, found ?? {});
   }
   return annotations;
-}
-
-function kubeConfig(): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromDefault();
-  if (!config.getCurrentCluster()) throw new Error('no Kubernetes cluster configured: set KUBECONFIG');
-  return config;
 }
 
 /** A default-less namespace of the current context, as kubectl picks it. */
@@ -151,30 +143,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action((files: string[], options: { namespaceAnnotations?: string[] }) => {
       const validator = new ManifestValidator();
       const annotations = namespaceAnnotationsOf(options.namespaceAnnotations);
-      const config = annotations ? loadConfig(io.env) : undefined;
-      const findings: Finding[] = [];
-      for (const file of files) {
-        const text = readSource(file, io);
-        findings.push(...validator.check(file === '-' ? '<stdin>' : file, text));
-        if (!annotations || !config) continue;
-        for (const [index, document] of parseAllDocuments(text).entries()) {
-          const object = document.toJS() as ExternalSecret & { kind?: string };
-          if (object?.kind !== 'ExternalSecret') continue;
-          try {
-            const denial = accessDenialReason(normalizeSpec(object), annotations, config);
-            if (denial)
-              findings.push({
-                file,
-                document: index + 1,
-                path: 'spec',
-                message: `not allowed: ${denial}`,
-                severity: 'error',
-              });
-          } catch (error) {
-            if (!(error instanceof InvalidSpecError)) throw error; // reported by the validator already
-          }
-        }
-      }
+      const policy = annotations ? { annotations, settings: loadConfig(io.env) } : undefined;
+      const findings = files.flatMap((file) =>
+        validator.check(file === '-' ? '<stdin>' : file, readSource(file, io), policy),
+      );
       for (const finding of findings) io.err(`${formatFinding(finding)}\n`);
       const errors = findings.filter((finding) => finding.severity === 'error').length;
       if (errors > 0) exitCode = EXIT.problems;
@@ -233,7 +205,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('-n, --namespace <namespace>', 'the namespace of objects that name none')
     .addHelpText('after', '\nExample:\n  kes diff hello-service.yaml   # exit 1 when the Secret would change')
     .action(async (file: string, options: { showValues?: boolean; namespace?: string }) => {
-      const cluster = kubeConfig();
+      const cluster = loadKubeConfig();
       const core = cluster.makeApiClient(CoreV1Api);
       const objects = externalSecretsIn(readSource(file, io));
       await withRenderer(io, async (renderer) => {
@@ -279,7 +251,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         watch?: boolean;
         failOnError?: boolean;
       }) => {
-        const cluster = kubeConfig();
+        const cluster = loadKubeConfig();
         const namespace = options.allNamespaces
           ? undefined
           : (options.namespace ?? defaultNamespace(cluster));
@@ -322,7 +294,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           throw new CommanderError(EXIT.usage, 'kes.usage', `--timeout ${options.timeout} is not a duration`);
         if (!name && !options.all)
           throw new CommanderError(EXIT.usage, 'kes.usage', 'name an ExternalSecret, or give --all');
-        const cluster = kubeConfig();
+        const cluster = loadKubeConfig();
         const api = cluster.makeApiClient(CustomObjectsApi);
         const namespace = options.allNamespaces
           ? undefined

@@ -117,15 +117,15 @@ export class RolloutRestarter {
   private async restart({ namespace, target, requesters }: PendingRestart): Promise<void> {
     const at = new Date();
     let failure: string | undefined;
+    let outcome = 'success';
     try {
       await this.workloads.restart(namespace, target, at);
     } catch (error) {
       failure = sanitizeErrorText((error as Error).message);
       const code = statusCodeOf(error);
-      const outcome = code === 404 ? 'not_found' : code === 403 ? 'forbidden' : 'error';
-      this.metrics.rolloutRestarts.inc({ kind: target.kind, outcome });
+      outcome = code === 404 ? 'not_found' : code === 403 ? 'forbidden' : 'error';
     }
-    if (failure === undefined) this.metrics.rolloutRestarts.inc({ kind: target.kind, outcome: 'success' });
+    this.metrics.rolloutRestarts.inc({ kind: target.kind, outcome });
 
     const why = [...requesters].map(([key, change]) => `${key}: ${change}`).join('; ');
     const text =
