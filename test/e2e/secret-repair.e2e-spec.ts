@@ -217,6 +217,7 @@ describe('replacing and repairing managed Secrets (API server, moto)', () => {
     const changed = await restoredWithin('the edited value restored', () =>
       patchSecret('drift', { data: { password: Buffer.from('wrong').toString('base64') } }),
     );
+    const beforeRemoval = apiAuditMark();
     const removed = await restoredWithin('the removed key restored', () =>
       clients.core.patchNamespacedSecret(
         { name: 'drift', namespace, body: [{ op: 'remove', path: '/data/user' }] },
@@ -230,6 +231,15 @@ describe('replacing and repairing managed Secrets (API server, moto)', () => {
     const events = await eventsOf(clients, namespace, 'drift');
     expect(events.filter((event) => event.startsWith('Normal Restored:')).length).toBeGreaterThanOrEqual(2);
 
+    // The repair's status write follows its Secret write: the quiet window starts once it has landed.
+    await eventually(
+      'the status write of the last repair',
+      () =>
+        apiRequestsSince(beforeRemoval, CONTROLLER_USER_AGENT, namespace).has('PATCH externalsecrets/status')
+          ? true
+          : undefined,
+      5_000,
+    );
     // A label another tool adds is not drift: nothing is written for it.
     const quietFrom = apiAuditMark();
     await patchSecret('drift', { metadata: { labels: { 'backup-tool': 'seen' } } });
