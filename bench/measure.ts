@@ -3,13 +3,19 @@
  * (apiserver_request_total and its audit log), of the controller process (RSS and CPU from /proc, the heap from
  * its /metrics), and of change propagation as a reader of the Secrets sees it.
  */
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import type { CountingAwsProxy } from '../test/support/aws.js';
-import type { ControllerProcess } from '../test/support/controller-process.js';
+import { CONTROLLER_NODE_FLAGS, type ControllerProcess } from '../test/support/controller-process.js';
 import { apiAuditMark, apiRequestsSince, createExternalSecret, rawRequest } from '../test/support/kube.js';
 import { auditedRequests, vaultAuditMark } from '../test/support/vault.js';
 import { CONTROLLER_USER_AGENT } from '../src/kubernetes/pooled-kube-config.js';
+import { formatProfile, readProfile, summarizeProfile, type ProfileSummary } from './profile.js';
+import type { ReadsFloorInput, ReadsFloorResult } from './reads-floor.js';
 import { change, ownKey, remoteKey, secretHolds, seed, type Clients, type ObjectPlan } from './workload.js';
 
 export const percentile = (values: number[], p: number) => {
@@ -133,6 +139,9 @@ export async function sampledMemory(controller: ControllerProcess, ms: number): 
  * Waits one interval (and a second) for the first-sync burst to end, then measures `cycles` idle refresh
  * cycles: calls at the backends, requests at the API server, CPU and memory. Figures are per cycle.
  */
+/** Now on the monotonic clock, in µs: the clock of V8's CPU profiles (both CLOCK_MONOTONIC on Linux). */
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+
 export async function measureIdleCycles(
   controller: ControllerProcess,
   proxy: CountingAwsProxy,
@@ -141,6 +150,7 @@ export async function measureIdleCycles(
 ) {
   const pid = controller.child.pid!;
   await sleep(intervalMs + 1000);
+  const fromUs = monotonicUs();
   const before = {
     aws: new Map(proxy.calls),
     awsMs: new Map(proxy.upstreamMs),
@@ -150,6 +160,7 @@ export async function measureIdleCycles(
     process: processStats(pid),
   };
   const steady = await sampledMemory(controller, cycles * intervalMs);
+  const toUs = monotonicUs();
   const after = {
     aws: new Map(proxy.calls),
     awsMs: new Map(proxy.upstreamMs),
@@ -184,6 +195,7 @@ export async function measureIdleCycles(
     .filter(([, perCycle]) => perCycle > 0);
   return {
     steady,
+    windowUs: { fromUs, toUs },
     callsPerCycle,
     callsPerCycleTotal: Object.values(callsPerCycle).reduce((sum, value) => sum + value, 0),
     motoMsPerCall,
@@ -251,4 +263,39 @@ export async function newObjectSyncMs(clients: Clients, namespace: string, run: 
     }
   }
   return Date.now() - newStarted;
+}
+
+/**
+ * The CPU of the idle cycle's reads alone (bench/reads-floor.ts in a child process with the image's Node.js
+ * flags and the controller's environment): what an idle cycle cannot cost less than.
+ */
+export async function readsFloor(
+  env: NodeJS.ProcessEnv,
+  input: ReadsFloorInput,
+  profileDir?: string,
+): Promise<ReadsFloorResult & { profile?: ProfileSummary }> {
+  const folder = mkdtempSync(join(tmpdir(), 'reads-floor-'));
+  try {
+    const file = join(folder, 'input.json');
+    writeFileSync(file, JSON.stringify(input));
+    const program = new URL('./reads-floor.js', import.meta.url).pathname;
+    const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [...CONTROLLER_NODE_FLAGS, ...profiling, program, file],
+      {
+        env: Object.fromEntries(
+          Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined),
+        ),
+        maxBuffer: 1 << 20,
+      },
+    );
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as ReadsFloorResult;
+    if (!profileDir) return result;
+    const profile = summarizeProfile(readProfile(profileDir), result.windowUs.fromUs, result.windowUs.toUs);
+    console.error(formatProfile(profile, input.cycles).replace('the idle cycles', 'the reads floor'));
+    return { ...result, profile };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 }

@@ -16,6 +16,7 @@ import { kubeClients } from '../test/support/kube.js';
 import { auditedRequests, vaultAuditMark } from '../test/support/vault.js';
 import {
   measureIdleCycles,
+  readsFloor,
   memoryDetail,
   newObjectSyncMs,
   percentile,
@@ -26,10 +27,12 @@ import {
 } from './measure.js';
 import { callFloor, mixedIntervalFloor, printReport, writeResults } from './report.js';
 import { parseDuration } from '../src/domain/duration.js';
+import { formatProfile, readProfile, summarizeProfile, type ProfileSummary } from './profile.js';
 import { soak } from './soak.js';
 import {
   createObjects,
   distinctKeys,
+  externalSecretOf,
   objectPlanner,
   seedRemoteValues,
   waitForSecrets,
@@ -55,6 +58,10 @@ const { values: options } = parseArgs({
     // controller that has already loaded and exercised every backend (not from one that never synced).
     warmup: { type: 'string' },
     out: { type: 'string', default: 'bench-results' },
+    // A directory: the controller runs under V8's CPU profiler, and the idle cycles' top entries are printed.
+    'cpu-prof': { type: 'string' },
+    // After the controller stopped: the CPU of the same cycle's reads alone, by the same clients.
+    'reads-floor': { type: 'boolean', default: false },
   },
 });
 const count = Number(options.count);
@@ -108,18 +115,21 @@ async function runOnce(repetition: number) {
 
   const proxy = new CountingAwsProxy();
   const endpoint = await proxy.start();
+  const profileDir = profileDirOf(repetition);
+  const controllerEnv = {
+    AWS_ENDPOINT_URL: endpoint,
+    VAULT_ADDR: process.env.VAULT_ADDR,
+    SERVICE_ACCOUNT_TOKEN_PATH: process.env.ES_VAULT_TOKEN_PATH,
+    DEFAULT_VAULT_MOUNT_POINT: 'kubernetes',
+    DEFAULT_VAULT_ROLE: 'es-controller',
+    POLLER_INTERVAL_MILLISECONDS: String(intervalMs),
+    WATCHED_NAMESPACES: namespace,
+    LOG_LEVEL: 'warn',
+  };
   const controller = await ControllerProcess.start(
-    {
-      AWS_ENDPOINT_URL: endpoint,
-      VAULT_ADDR: process.env.VAULT_ADDR,
-      SERVICE_ACCOUNT_TOKEN_PATH: process.env.ES_VAULT_TOKEN_PATH,
-      DEFAULT_VAULT_MOUNT_POINT: 'kubernetes',
-      DEFAULT_VAULT_ROLE: 'es-controller',
-      POLLER_INTERVAL_MILLISECONDS: String(intervalMs),
-      WATCHED_NAMESPACES: namespace,
-      LOG_LEVEL: 'warn',
-    },
+    controllerEnv,
     resolve('dist/main.js'),
+    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
   );
   try {
     await controller.waitHealthy('/readyz');
@@ -158,6 +168,31 @@ async function runOnce(repetition: number) {
       intervalMs,
     );
     const newObjectMs = await newObjectSyncMs(clients, namespace, run);
+    // Before the reads floor stops the controller.
+    const memoryDetailSteady = await memoryDetail(controller);
+    let readsFloorResult: Awaited<ReturnType<typeof readsFloor>> | undefined;
+    if (options['reads-floor']) {
+      // Measured alone on the machine: the controller is stopped first.
+      await controller.stop();
+      const awsDataCalls = () =>
+        ['BatchGetSecretValue', 'GetSecretValue', 'GetParameters'].reduce(
+          (sum, operation) => sum + proxy.count(operation),
+          0,
+        );
+      const callsBefore = awsDataCalls();
+      readsFloorResult = await readsFloor(
+        controllerEnv,
+        {
+          externalSecrets: [...warmupPlans, ...plans].map((plan) => externalSecretOf(plan, namespace)),
+          cycles,
+        },
+        profileDir && `${profileDir}-reads-floor`,
+      );
+      const awsCalls = awsDataCalls() - callsBefore;
+      console.error(
+        `[bench] reads floor: ${readsFloorResult.cpuSecondsPerCycle.toFixed(3)} s CPU per cycle, ${readsFloorResult.callsPerCycle} calls per cycle (${awsCalls} AWS calls seen by the proxy over ${cycles + 1} cycles)`,
+      );
+    }
     const elapsedHours = (Date.now() - warmupStarted) / 3_600_000;
     const soakMinutes = Number(options['soak-minutes']);
     const soakReport =
@@ -167,6 +202,7 @@ async function runOnce(repetition: number) {
 
     return {
       repetition,
+      idleWindowUs: idle.windowUs,
       soak: soakReport,
       count,
       keysPerObject: shape.keysPerObject,
@@ -194,7 +230,7 @@ async function runOnce(repetition: number) {
       allClientsWritesPerIdleCycle: idle.allClientsWrites,
       allClientsReadsPerIdleCycle: idle.allClientsReads,
       allClientsRequestsPerIdleCycleByVerb: idle.allClientsRequestsByVerb,
-      memoryDetailSteady: await memoryDetail(controller),
+      memoryDetailSteady,
       propagationP50Ms: percentile(latencies, 50),
       propagationP99Ms: percentile(latencies, 99),
       newObjectWhileRefreshingMs: newObjectMs,
@@ -210,6 +246,8 @@ async function runOnce(repetition: number) {
       heapSteadyMiB: steady.heapUsedBytes / 2 ** 20,
       heapPer1000MiB: (steady.heapUsedBytes - warm.heapUsedBytes) / 2 ** 20 / (count / 1000),
       cpuSecondsPerCycle: idle.cpuSeconds,
+      readsFloorCpuSecondsPerCycle: readsFloorResult?.cpuSecondsPerCycle,
+      readsFloorCallsPerCycle: readsFloorResult?.callsPerCycle,
     };
   } finally {
     await controller.stop().catch(() => controller.stop('SIGKILL'));
@@ -218,15 +256,29 @@ async function runOnce(repetition: number) {
   }
 }
 
+/** Where the controller of a repetition writes its CPU profile (`--cpu-prof`). */
+function profileDirOf(repetition: number): string | undefined {
+  return options['cpu-prof'] && resolve(options['cpu-prof'], `repetition-${repetition}`);
+}
+
 /** The figures of one run, as written to the JSON. */
-export type RunResult = Awaited<ReturnType<typeof runOnce>>;
+export type RunResult = Awaited<ReturnType<typeof runOnce>> & { cpuProfile?: ProfileSummary };
 
 const results: RunResult[] = [];
 for (let repetition = 1; repetition <= Number(options.repetitions); repetition++) {
   console.error(
     `[bench] repetition ${repetition}/${options.repetitions}: ${count} ExternalSecrets, ${shape.keysPerObject} keys each, share ${shape.share}, interval ${intervalMs} ms`,
   );
-  results.push(await runOnce(repetition));
+  const result = await runOnce(repetition);
+  // V8 wrote the profile as the controller exited; only the idle window's samples count.
+  const profileDir = profileDirOf(repetition);
+  let cpuProfile: ProfileSummary | undefined;
+  if (profileDir) {
+    const { fromUs, toUs } = result.idleWindowUs;
+    cpuProfile = summarizeProfile(readProfile(profileDir), fromUs, toUs);
+    console.error(formatProfile(cpuProfile, result.windowCycles));
+  }
+  results.push({ ...result, cpuProfile });
 }
 printReport(results, {
   count,

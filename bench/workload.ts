@@ -148,22 +148,30 @@ export async function seedRemoteValues(distinct: Map<Backend, Set<string>>): Pro
   );
 }
 
+/** The ExternalSecret of a plan (what is created; also what the reads floor plans its reads from). */
+export function externalSecretOf(plan: ObjectPlan, namespace: string) {
+  return {
+    apiVersion: 'kubernetes-client.io/v1',
+    kind: 'ExternalSecret',
+    metadata: { name: plan.name, namespace },
+    spec: {
+      backendType: plan.backend,
+      ...(plan.backend === 'secretsManager' ? { roleArn: ROLE_ARN } : {}),
+      ...(plan.refreshInterval ? { refreshInterval: plan.refreshInterval.text } : {}),
+      data: plan.keys.map((key, slot) => ({
+        key,
+        name: `k${slot}`,
+        ...(plan.backend === 'vault' ? { property: 'value' } : {}),
+      })),
+    },
+  };
+}
+
 export async function createObjects(clients: Clients, plans: ObjectPlan[], namespace: string): Promise<void> {
-  await inBatches(plans, 20, (plan) =>
-    createExternalSecret(clients, namespace, {
-      metadata: { name: plan.name },
-      spec: {
-        backendType: plan.backend,
-        ...(plan.backend === 'secretsManager' ? { roleArn: ROLE_ARN } : {}),
-        ...(plan.refreshInterval ? { refreshInterval: plan.refreshInterval.text } : {}),
-        data: plan.keys.map((key, slot) => ({
-          key,
-          name: `k${slot}`,
-          ...(plan.backend === 'vault' ? { property: 'value' } : {}),
-        })),
-      },
-    }),
-  );
+  await inBatches(plans, 20, (plan) => {
+    const { metadata, spec } = externalSecretOf(plan, namespace);
+    return createExternalSecret(clients, namespace, { metadata: { name: metadata.name }, spec });
+  });
 }
 
 async function secretCount(clients: Clients, namespace: string): Promise<number> {

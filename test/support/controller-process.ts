@@ -41,11 +41,16 @@ export class ControllerProcess {
     );
   }
 
-  static async start(env: NodeJS.ProcessEnv = {}, main = MAIN): Promise<ControllerProcess> {
+  /** `nodeFlags` come after the image's flags (the benchmark's `--cpu-prof`). */
+  static async start(
+    env: NodeJS.ProcessEnv = {},
+    main = MAIN,
+    nodeFlags: readonly string[] = [],
+  ): Promise<ControllerProcess> {
     const port = Number(env.METRICS_PORT ?? (await freePort()));
     // A variable given as undefined is removed from the inherited environment.
     const merged = { ...process.env, METRICS_PORT: String(port), LOG_LEVEL: 'info', ...env };
-    const child = spawn(process.execPath, [...CONTROLLER_NODE_FLAGS, main], {
+    const child = spawn(process.execPath, [...CONTROLLER_NODE_FLAGS, ...nodeFlags, main], {
       env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,0 +1,144 @@
+/**
+ * Where the controller's CPU goes in the idle cycles (`--cpu-prof`): the controller runs with V8's sampling
+ * profiler (`node --cpu-prof`), which writes one `.cpuprofile` when it exits; only the samples taken inside the
+ * measured idle window count. The window is read from the monotonic clock, which the benchmark and the
+ * controller share (V8's profile timestamps and `process.hrtime` are both CLOCK_MONOTONIC on Linux).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The parts of V8's `.cpuprofile` JSON this reads. */
+export interface CpuProfile {
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }>;
+  /** Microseconds of the monotonic clock. */
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface ProfileEntry {
+  readonly name: string;
+  readonly ms: number;
+  readonly percent: number;
+}
+
+export interface ProfileSummary {
+  /** CPU time sampled in the window (idle excluded), ms. */
+  readonly busyMs: number;
+  /** Self time by function, highest first. */
+  readonly functions: ProfileEntry[];
+  /** Self time by where the code lives: a package, a Node.js module, the controller's source, GC. */
+  readonly places: ProfileEntry[];
+  /** Time including callees, for the controller's own functions (who asks for the work). */
+  readonly ownInclusive: ProfileEntry[];
+}
+
+/** The package, Node.js built-in or source folder a script URL belongs to. */
+export function placeOf(url: string, functionName: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
+  const inPackage = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (inPackage) {
+    // Scoped AWS and Smithy packages in one entry each: their many small packages are one client stack.
+    const name = inPackage[1]!;
+    if (name.startsWith('@aws-sdk/')) return '@aws-sdk/*';
+    if (name.startsWith('@smithy/')) return '@smithy/*';
+    return name;
+  }
+  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/')[0]!;
+  const source = /\/dist\/(.+?)\/[^/]+\.js$/.exec(url);
+  if (source) return `src/${source[1]}`;
+  return url.replace(/^file:\/\//, '');
+}
+
+const shortUrl = (url: string) =>
+  url
+    .replace(/^file:\/\/.*\/node_modules\//, '')
+    .replace(/^file:\/\/.*\/dist\//, 'src/')
+    .replace(/^node:/, '');
+
+/** Self and own-code inclusive time of the samples in [fromUs, toUs], as tables of the top `top` entries. */
+export function summarizeProfile(
+  profile: CpuProfile,
+  fromUs: number,
+  toUs: number,
+  top = 25,
+): ProfileSummary {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+
+  const self = new Map<string, number>();
+  const places = new Map<string, number>();
+  const ownInclusive = new Map<string, number>();
+  let busyUs = 0;
+  let at = profile.startTime;
+  for (let index = 0; index < profile.samples.length; index++) {
+    at += profile.timeDeltas[index] ?? 0;
+    if (at < fromUs || at > toUs) continue;
+    // A sample stands for the time until the next one.
+    const us = profile.timeDeltas[index + 1] ?? 0;
+    const node = byId.get(profile.samples[index]!)!;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)') continue;
+    busyUs += us;
+    const name = `${functionName || '(anonymous)'} ${shortUrl(url)}${url ? `:${lineNumber + 1}` : ''}`;
+    self.set(name, (self.get(name) ?? 0) + us);
+    const place = placeOf(url, functionName);
+    places.set(place, (places.get(place) ?? 0) + us);
+    // Each of the controller's own functions on the stack, counted once per sample.
+    const seen = new Set<string>();
+    for (let id: number | undefined = node.id; id !== undefined; id = parentOf.get(id)) {
+      const frame = byId.get(id)!.callFrame;
+      if (!/\/dist\//.test(frame.url) || /node_modules/.test(frame.url)) continue;
+      const own = `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
+      if (seen.has(own)) continue;
+      seen.add(own);
+      ownInclusive.set(own, (ownInclusive.get(own) ?? 0) + us);
+    }
+  }
+  const table = (entries: Map<string, number>) =>
+    [...entries]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({
+        name,
+        ms: Math.round(us / 100) / 10,
+        percent: busyUs > 0 ? Math.round((1000 * us) / busyUs) / 10 : 0,
+      }));
+  return {
+    busyMs: Math.round(busyUs / 1000),
+    functions: table(self),
+    places: table(places),
+    ownInclusive: table(ownInclusive),
+  };
+}
+
+/** The one profile the controller wrote into `dir`. */
+export function readProfile(dir: string): CpuProfile {
+  const files = readdirSync(dir).filter((file) => file.endsWith('.cpuprofile'));
+  if (files.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${files.length}`);
+  return JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')) as CpuProfile;
+}
+
+/** The summary as text: three tables of name, ms per cycle and share. */
+export function formatProfile(summary: ProfileSummary, cycles: number): string {
+  const rows = (title: string, entries: ProfileEntry[]) =>
+    [
+      `  ${title}`,
+      ...entries.map(
+        ({ name, ms, percent }) =>
+          `    ${(ms / cycles).toFixed(1).padStart(8)} ms/cycle ${percent.toFixed(1).padStart(5)} %  ${name}`,
+      ),
+    ].join('\n');
+  return [
+    `[bench] CPU profile of the idle cycles: ${(summary.busyMs / cycles).toFixed(0)} ms busy per cycle`,
+    rows('self time by place', summary.places),
+    rows('self time by function', summary.functions),
+    rows("inclusive time of the controller's own functions", summary.ownInclusive),
+  ].join('\n');
+}
