@@ -3,6 +3,10 @@ import nodeVault from 'node-vault';
 import type { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import { BackendError, sanitizeErrorText, toBackendError } from '../backend-errors.js';
 import type { OutboundAgents } from '../outbound-agents.service.js';
+import { vaultTransport } from './vault-transport.js';
+
+/** How long one Vault request may take, connection included. */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface VaultSessionOptions {
   readonly address: string;
@@ -46,9 +50,8 @@ export class VaultSession {
       namespace: options.namespace,
       // node-vault's debug output includes request bodies (tokens); it stays off.
       debug: () => undefined,
-      // node-vault hands these agents to axios; an agent with its own proxy environment also stops axios from
-      // applying its own reading of the proxy variables.
-      requestOptions: { timeout: 10_000, httpAgent: options.agents.http, httpsAgent: options.agents.https },
+      // node:http on the shared agents (keep-alive, the forward proxy) instead of node-vault's axios.
+      'request-promise': vaultTransport(options.agents, REQUEST_TIMEOUT_MS),
     });
     if (options.staticToken) this.client.token = options.staticToken;
   }
