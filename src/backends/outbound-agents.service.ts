@@ -25,8 +25,7 @@ export function proxyEnvironment(proxy: ProxySettings): Record<string, string> {
 /**
  * Agents with the AWS SDK's own defaults (keep-alive, 50 sockets per host) that send through the configured
  * forward proxy. Always given (also without a proxy, as an empty proxy environment), so that no client falls
- * back to its own reading of the process environment: axios, under node-vault, would otherwise apply its own
- * rules (no HTTP_PROXY fallback for https://), and the decision is made in one place.
+ * back to its own reading of the process environment and the decision is made in one place.
  */
 export function createOutboundAgents(proxy: ProxySettings): OutboundAgents {
   const proxyEnv = proxyEnvironment(proxy);
