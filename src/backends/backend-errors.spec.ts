@@ -35,5 +35,13 @@ describe('toBackendError', () => {
     expect(
       toBackendError(Object.assign(new Error('no'), { name: 'AccessDeniedException' }), 'x').transient,
     ).toBe(false);
+    // node-vault's ApiResponseError carries the status on its response.
+    const sealed = Object.assign(new Error('Vault is sealed'), {
+      name: 'ApiResponseError',
+      response: { statusCode: 503 },
+    });
+    expect(toBackendError(sealed, 'reading x from Vault')).toEqual(
+      new BackendError('reading x from Vault failed: ApiResponseError: Vault is sealed (HTTP 503)', true),
+    );
   });
 });

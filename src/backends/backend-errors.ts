@@ -47,10 +47,12 @@ export function toBackendError(error: unknown, what: string): BackendError {
     name?: string;
     code?: string;
     $metadata?: { httpStatusCode?: number };
+    response?: { statusCode?: number };
   };
   const name = fields.name ?? 'Error';
   const code = fields.code;
-  const status = fields.$metadata?.httpStatusCode;
+  // The AWS SDK's HTTP status, or node-vault's (a sealed or overloaded Vault answers 5xx or 429).
+  const status = fields.$metadata?.httpStatusCode ?? fields.response?.statusCode;
   const message = error instanceof Error ? error.message : String(error);
   const network = code !== undefined && /^E[A-Z]+$/.test(code);
   const transient =

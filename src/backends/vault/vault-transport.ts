@@ -56,7 +56,7 @@ export function vaultTransport(agents: OutboundAgents, timeoutMs: number) {
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', reject);
+          response.on('error', fail);
           response.on('end', () => {
             clearTimeout(timer);
             const text = Buffer.concat(chunks).toString('utf8');
@@ -76,10 +76,11 @@ export function vaultTransport(agents: OutboundAgents, timeoutMs: number) {
           ),
         timeoutMs,
       );
-      request.on('error', (error) => {
+      function fail(error: Error) {
         clearTimeout(timer);
         reject(error);
-      });
+      }
+      request.on('error', fail);
       request.end(body);
     });
   return { defaults: () => send };

@@ -85,11 +85,7 @@ export class VaultBackend implements SecretBackend<VaultIdentity> {
       if (status === 404) return new RemoteKeyNotFoundError(path);
       if (status === 403)
         return new BackendError(`Vault denied reading ${path} (403 permission denied)`, false);
-      const failure = toBackendError(error, `reading ${path} from Vault`);
-      // A sealed, standby-without-leader or overloaded Vault (5xx, 429) is waited out with backoff, as AWS is.
-      if (status !== undefined && (status >= 500 || status === 429))
-        throw new BackendError(`${failure.message} (HTTP ${status})`, true);
-      throw failure;
+      throw toBackendError(error, `reading ${path} from Vault`);
     }
     return extractKvData(path, response, identity.kvVersion);
   }
