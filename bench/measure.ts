@@ -10,11 +10,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { CountingAwsProxy } from '../test/support/aws.js';
-import { CONTROLLER_NODE_FLAGS, type ControllerProcess } from '../test/support/controller-process.js';
+import {
+  CONTROLLER_NODE_FLAGS,
+  definedVariables,
+  type ControllerProcess,
+} from '../test/support/controller-process.js';
 import { apiAuditMark, apiRequestsSince, createExternalSecret, rawRequest } from '../test/support/kube.js';
 import { auditedRequests, vaultAuditMark } from '../test/support/vault.js';
 import { CONTROLLER_USER_AGENT } from '../src/kubernetes/pooled-kube-config.js';
-import { formatProfile, readProfile, summarizeProfile, type ProfileSummary } from './profile.js';
+import { monotonicUs, reportProfile, type ProfileSummary } from './profile.js';
 import type { ReadsFloorInput, ReadsFloorResult } from './reads-floor.js';
 import { change, ownKey, remoteKey, secretHolds, seed, type Clients, type ObjectPlan } from './workload.js';
 
@@ -139,9 +143,6 @@ export async function sampledMemory(controller: ControllerProcess, ms: number): 
  * Waits one interval (and a second) for the first-sync burst to end, then measures `cycles` idle refresh
  * cycles: calls at the backends, requests at the API server, CPU and memory. Figures are per cycle.
  */
-/** Now on the monotonic clock, in µs: the clock of V8's CPU profiles (both CLOCK_MONOTONIC on Linux). */
-const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
-
 export async function measureIdleCycles(
   controller: ControllerProcess,
   proxy: CountingAwsProxy,
@@ -284,17 +285,16 @@ export async function readsFloor(
       process.execPath,
       [...CONTROLLER_NODE_FLAGS, ...profiling, program, file],
       {
-        env: Object.fromEntries(
-          Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined),
-        ),
+        env: definedVariables({ ...process.env, ...env }),
         maxBuffer: 1 << 20,
       },
     );
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as ReadsFloorResult;
     if (!profileDir) return result;
-    const profile = summarizeProfile(readProfile(profileDir), result.windowUs.fromUs, result.windowUs.toUs);
-    console.error(formatProfile(profile, input.cycles).replace('the idle cycles', 'the reads floor'));
-    return { ...result, profile };
+    return {
+      ...result,
+      profile: reportProfile(profileDir, result.windowUs, 'the reads floor', input.cycles),
+    };
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }

@@ -118,15 +118,36 @@ export function summarizeProfile(
   };
 }
 
-/** The one profile the controller wrote into `dir`. */
+/** The one profile a process wrote into `dir`. */
 export function readProfile(dir: string): CpuProfile {
   const files = readdirSync(dir).filter((file) => file.endsWith('.cpuprofile'));
   if (files.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${files.length}`);
   return JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')) as CpuProfile;
 }
 
+/** Now on the monotonic clock, in µs: the clock of V8's CPU profiles (both CLOCK_MONOTONIC on Linux). */
+export const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** A measured window on the monotonic clock, in µs. */
+export interface MonotonicWindow {
+  readonly fromUs: number;
+  readonly toUs: number;
+}
+
+/** Reads the profile a process wrote into `dir` as it exited, prints the window's summary, and returns it. */
+export function reportProfile(
+  dir: string,
+  window: MonotonicWindow,
+  what: string,
+  cycles: number,
+): ProfileSummary {
+  const summary = summarizeProfile(readProfile(dir), window.fromUs, window.toUs);
+  console.error(formatProfile(summary, what, cycles));
+  return summary;
+}
+
 /** The summary as text: three tables of name, ms per cycle and share. */
-export function formatProfile(summary: ProfileSummary, cycles: number): string {
+export function formatProfile(summary: ProfileSummary, what: string, cycles: number): string {
   const rows = (title: string, entries: ProfileEntry[]) =>
     [
       `  ${title}`,
@@ -136,7 +157,7 @@ export function formatProfile(summary: ProfileSummary, cycles: number): string {
       ),
     ].join('\n');
   return [
-    `[bench] CPU profile of the idle cycles: ${(summary.busyMs / cycles).toFixed(0)} ms busy per cycle`,
+    `[bench] CPU profile of ${what}: ${(summary.busyMs / cycles).toFixed(0)} ms busy per cycle`,
     rows('self time by place', summary.places),
     rows('self time by function', summary.functions),
     rows("inclusive time of the controller's own functions", summary.ownInclusive),

@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import pino from 'pino';
 import { BackendRegistry } from '../src/backends/backend-registry.service.js';
-import { planCalls } from '../src/backends/value-fetcher.service.js';
+// The fetcher's split into calls and its parallelism per identity, so the floor's calls are the controller's.
+import { CALLS_IN_PARALLEL, planCalls } from '../src/backends/value-fetcher.service.js';
 import type { BackendIdentity, SecretBackend } from '../src/backends/secret-backend.js';
 import { CliModule } from '../src/cli/cli.module.js';
 import { CONTROLLER_CONFIG } from '../src/config/config.constants.js';
@@ -22,6 +23,7 @@ import { requestKey, type RemoteRequest } from '../src/domain/remote-value.js';
 import type { ExternalSecret } from '../src/domain/external-secret.js';
 import { normalizeSpec } from '../src/domain/normalize-spec.js';
 import { planFetch } from '../src/sync/fetch-plan.js';
+import { monotonicUs, type MonotonicWindow } from './profile.js';
 
 export interface ReadsFloorInput {
   readonly externalSecrets: ExternalSecret[];
@@ -32,13 +34,8 @@ export interface ReadsFloorResult {
   readonly cpuSecondsPerCycle: number;
   readonly callsPerCycle: number;
   /** The measured cycles on the monotonic clock, in µs (for a CPU profile of them). */
-  readonly windowUs: { readonly fromUs: number; readonly toUs: number };
+  readonly windowUs: MonotonicWindow;
 }
-
-const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
-
-/** The shared fetcher's parallelism per identity, so the floor's calls overlap as the controller's do. */
-const CALLS_IN_PARALLEL = 8;
 
 interface IdentityReads {
   readonly backend: SecretBackend;

@@ -27,7 +27,7 @@ import {
 } from './measure.js';
 import { callFloor, mixedIntervalFloor, printReport, writeResults } from './report.js';
 import { parseDuration } from '../src/domain/duration.js';
-import { formatProfile, readProfile, summarizeProfile, type ProfileSummary } from './profile.js';
+import { reportProfile, type ProfileSummary } from './profile.js';
 import { soak } from './soak.js';
 import {
   createObjects,
@@ -189,7 +189,7 @@ async function runOnce(repetition: number) {
           externalSecrets: [...warmupPlans, ...plans].map((plan) => externalSecretOf(plan, namespace)),
           cycles,
         },
-        profileDir && `${profileDir}-reads-floor`,
+        profileDir ? `${profileDir}-reads-floor` : undefined,
       );
       const awsCalls = awsDataCalls() - callsBefore;
       console.error(
@@ -251,6 +251,7 @@ async function runOnce(repetition: number) {
       cpuSecondsPerCycle: idle.cpuSeconds,
       readsFloorCpuSecondsPerCycle: readsFloorResult?.cpuSecondsPerCycle,
       readsFloorCallsPerCycle: readsFloorResult?.callsPerCycle,
+      readsFloorProfile: readsFloorResult?.profile,
     };
   } finally {
     await controller.stop().catch(() => controller.stop('SIGKILL'));
@@ -261,7 +262,7 @@ async function runOnce(repetition: number) {
 
 /** Where the controller of a repetition writes its CPU profile (`--cpu-prof`). */
 function profileDirOf(repetition: number): string | undefined {
-  return options['cpu-prof'] && resolve(options['cpu-prof'], `repetition-${repetition}`);
+  return options['cpu-prof'] ? resolve(options['cpu-prof'], `repetition-${repetition}`) : undefined;
 }
 
 /** The figures of one run, as written to the JSON. */
@@ -275,12 +276,9 @@ for (let repetition = 1; repetition <= Number(options.repetitions); repetition++
   const result = await runOnce(repetition);
   // V8 wrote the profile as the controller exited; only the idle window's samples count.
   const profileDir = profileDirOf(repetition);
-  let cpuProfile: ProfileSummary | undefined;
-  if (profileDir) {
-    const { fromUs, toUs } = result.idleWindowUs;
-    cpuProfile = summarizeProfile(readProfile(profileDir), fromUs, toUs);
-    console.error(formatProfile(cpuProfile, result.windowCycles));
-  }
+  const cpuProfile = profileDir
+    ? reportProfile(profileDir, result.idleWindowUs, 'the idle cycles', result.windowCycles)
+    : undefined;
   results.push({ ...result, cpuProfile });
 }
 printReport(results, {

@@ -168,10 +168,9 @@ export function externalSecretOf(plan: ObjectPlan, namespace: string) {
 }
 
 export async function createObjects(clients: Clients, plans: ObjectPlan[], namespace: string): Promise<void> {
-  await inBatches(plans, 20, (plan) => {
-    const { metadata, spec } = externalSecretOf(plan, namespace);
-    return createExternalSecret(clients, namespace, { metadata: { name: metadata.name }, spec });
-  });
+  await inBatches(plans, 20, (plan) =>
+    createExternalSecret(clients, namespace, externalSecretOf(plan, namespace)),
+  );
 }
 
 async function secretCount(clients: Clients, namespace: string): Promise<number> {

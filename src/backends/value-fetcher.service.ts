@@ -10,7 +10,7 @@ import { requestKey, type RemoteRequest, type RemoteValue } from '../domain/remo
 /** How long requests from concurrent reconciles are gathered into one batch. */
 const COALESCE_WINDOW_MS = 5;
 /** How many calls one identity's batch makes at the same time. */
-const CALLS_IN_PARALLEL = 8;
+export const CALLS_IN_PARALLEL = 8;
 
 /**
  * Splits distinct requests into backend calls: those the backend can batch in calls of at most its

@@ -10,6 +10,13 @@ const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
  */
 export const CONTROLLER_NODE_FLAGS = ['--max-semi-space-size=16', '--optimize-for-size'];
 
+/** The variables that have a value: one given as undefined is removed from an inherited environment. */
+export function definedVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,10 +55,9 @@ export class ControllerProcess {
     nodeFlags: readonly string[] = [],
   ): Promise<ControllerProcess> {
     const port = Number(env.METRICS_PORT ?? (await freePort()));
-    // A variable given as undefined is removed from the inherited environment.
     const merged = { ...process.env, METRICS_PORT: String(port), LOG_LEVEL: 'info', ...env };
     const child = spawn(process.execPath, [...CONTROLLER_NODE_FLAGS, ...nodeFlags, main], {
-      env: Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined)),
+      env: definedVariables(merged),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new ControllerProcess(child, port);
