@@ -50,6 +50,44 @@ describe('ValueFetcher', () => {
     expect(state.calls).toBe(2);
   });
 
+  it('keeps the cached object for a byte-identical answer, so an unchanged value is the same object', async () => {
+    let text = 'v1';
+    const backend: SecretBackend = {
+      backendType: 'changing',
+      batchSize: 10,
+      identityFor: () => identity,
+      fetchMany: (_identity, requests) =>
+        Promise.resolve(new Map(requests.map((request) => [requestKey(request), { type: 'text', text }]))),
+    };
+    const fetcher = new ValueFetcher({ pollerIntervalMs: 1000 } as ControllerConfig);
+    const read = async () =>
+      (await fetcher.fetch(backend, identity, [key('a')], Date.now() + 1)).get(requestKey(key('a')));
+    const first = await read();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const again = await read();
+    expect(again).toBe(first);
+    text = 'v2';
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const changed = await read();
+    expect(changed).not.toBe(first);
+    expect(changed).toEqual({ type: 'text', text: 'v2' });
+  });
+
+  it('peeks at cached values only when every one is fresh enough, without a call', async () => {
+    const { backend, state } = fakeBackend();
+    const fetcher = new ValueFetcher({ pollerIntervalMs: 1000 } as ControllerConfig);
+    const before = Date.now();
+    expect(fetcher.peek(identity, [key('a')], before)).toBeUndefined();
+    const values = await fetcher.fetch(backend, identity, [key('a'), key('b')], before);
+    expect(fetcher.peek(identity, [key('b'), key('a')], before)).toEqual([
+      values.get(requestKey(key('b'))),
+      values.get(requestKey(key('a'))),
+    ]);
+    expect(fetcher.peek(identity, [key('a'), key('c')], before)).toBeUndefined();
+    expect(fetcher.peek(identity, [key('a')], Date.now() + 1000)).toBeUndefined();
+    expect(state.calls).toBe(1);
+  });
+
   it('backs off an identity after a transient failure, so the call rate falls, and resumes after', async () => {
     const { backend, state } = fakeBackend();
     const fetcher = new ValueFetcher({ pollerIntervalMs: 100 } as ControllerConfig);

@@ -5,7 +5,7 @@ import { backoffDelay } from '../domain/backoff.js';
 import { failFast } from '../lifecycle/process-guards.js';
 import { BackendError, toBackendError } from './backend-errors.js';
 import { type BackendIdentity, type SecretBackend } from './secret-backend.js';
-import { requestKey, type RemoteRequest, type RemoteValue } from '../domain/remote-value.js';
+import { requestKey, sameRemoteValue, type RemoteRequest, type RemoteValue } from '../domain/remote-value.js';
 
 /** How long requests from concurrent reconciles are gathered into one batch. */
 const COALESCE_WINDOW_MS = 5;
@@ -42,6 +42,8 @@ interface Waiter {
   resolve(value: RemoteValue | Error): void;
   reject(error: unknown): void;
 }
+
+const isValue = (value: RemoteValue | Error): value is RemoteValue => !(value instanceof Error);
 
 /** Cache and in-flight entries are per identity: a namespace never reads through a role it was not permitted. */
 const entryKey = (identity: BackendIdentity, key: string) => `${identity.cacheKey}\u0000${key}`;
@@ -119,6 +121,24 @@ export class ValueFetcher {
     return results;
   }
 
+  /**
+   * The cached values of the requests, in their order, when every one was fetched no earlier than `freshAfter`
+   * (else undefined): no call, no promise, for a reconcile that only needs to know whether anything changed.
+   */
+  peek(
+    identity: BackendIdentity,
+    requests: readonly RemoteRequest[],
+    freshAfter: number,
+  ): Array<RemoteValue | Error> | undefined {
+    const values: Array<RemoteValue | Error> = [];
+    for (const request of requests) {
+      const cached = this.cache.get(entryKey(identity, requestKey(request)));
+      if (!cached || cached.fetchedAt < freshAfter) return undefined;
+      values.push(cached.value);
+    }
+    return values;
+  }
+
   private enqueue(backend: SecretBackend, identity: BackendIdentity, key: string, request: RemoteRequest) {
     return new Promise<RemoteValue | Error>((resolve, reject) => {
       let batch = this.pending.get(identity.cacheKey);
@@ -167,11 +187,18 @@ export class ValueFetcher {
         if (outcome instanceof BackendError) {
           for (const waiter of waiters) waiter.reject(outcome);
         } else {
-          const value =
+          const answer =
             outcome.get(key) ??
             new Error(`the ${backend.backendType} backend returned nothing for a request`);
+          const cached = this.cache.get(entry);
+          // An answer byte-identical to the cached one is the cached object, so every object that reads it sees
+          // "unchanged" by identity (===) instead of comparing bytes once per object.
+          const value =
+            cached && isValue(cached.value) && isValue(answer) && sameRemoteValue(cached.value, answer)
+              ? cached.value
+              : answer;
           // A slower, older read that lands late must not replace a newer value.
-          if ((this.cache.get(entry)?.fetchedAt ?? -Infinity) <= startedAt)
+          if ((cached?.fetchedAt ?? -Infinity) <= startedAt)
             this.cache.set(entry, { value, fetchedAt: startedAt });
           for (const waiter of waiters) waiter.resolve(value);
         }

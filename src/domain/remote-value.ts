@@ -25,6 +25,31 @@ export function requestKey(request: RemoteRequest): string {
   return `key:${version}:${request.key}`;
 }
 
+/**
+ * Whether two answers to the same request carry the same bytes. Compared by content, not by a version id:
+ * SSM parameter versions and Vault KV v2 versions start again at 1 when a key is deleted and created anew, so
+ * an equal version number does not prove an equal value. The fetcher asks this once per key and cycle.
+ */
+export function sameRemoteValue(a: RemoteValue, b: RemoteValue): boolean {
+  if (a === b) return true;
+  switch (a.type) {
+    case 'text':
+      return b.type === 'text' && a.text === b.text;
+    case 'bytes':
+      return b.type === 'bytes' && Buffer.compare(a.bytes, b.bytes) === 0;
+    case 'entries':
+      return (
+        b.type === 'entries' &&
+        a.entries.length === b.entries.length &&
+        a.entries.every(
+          ([name, value], index) => name === b.entries[index]![0] && value === b.entries[index]![1],
+        )
+      );
+    case 'object':
+      return b.type === 'object' && JSON.stringify(a.object) === JSON.stringify(b.object);
+  }
+}
+
 /** The remote key (or version of it) does not exist. */
 export class RemoteKeyNotFoundError extends Error {
   override readonly name = 'RemoteKeyNotFoundError';

@@ -15,6 +15,7 @@ import { SecretStore } from '../kubernetes/secret.store.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
 import type { ExternalSecret, ExternalSecretStatus } from '../domain/external-secret.js';
+import { requestKey, type RemoteValue } from '../domain/remote-value.js';
 import { normalizeSpec, type NormalizedSpec } from '../domain/normalize-spec.js';
 import {
   digestSecretData,
@@ -51,10 +52,35 @@ const EVENT_OF_WRITE = {
   replaced: EventReason.Replaced,
 } as const;
 
+/** What a sync read and did: the values, the Secret's resourceVersion after it, and its write (if any). */
+interface Synced {
+  readonly values: ReadonlyMap<string, RemoteValue | Error>;
+  readonly liveVersion: string | undefined;
+  readonly written?: SecretWrite;
+}
+
 /** The controller's last write of a Secret: its resourceVersion (to know the echo) and content digest. */
 interface LastWrite {
   readonly resourceVersion: string | undefined;
   readonly digest: string;
+}
+
+/**
+ * What a reconcile that succeeded and wrote nothing (no Secret, no status, no Event) saw. A reconcile computes
+ * its result from these inputs alone, so while every one is the same (the same objects by resourceVersion, the
+ * same remote values by identity: the fetcher keeps a byte-identical answer's object), it would write nothing
+ * again, and a refresh is done without building, comparing or reporting anything.
+ */
+interface QuietSync {
+  readonly externalSecretVersion: string | undefined;
+  readonly secretVersion: string | undefined;
+  readonly namespaceVersion: string | undefined;
+  readonly rolloutRestart: string;
+  readonly backendType: string;
+  readonly plan: FetchPlan;
+  /** The values of plan.requests, in order. */
+  readonly values: ReadonlyArray<RemoteValue | Error>;
+  readonly refreshIntervalMs: number | undefined;
 }
 
 /** What a reconcile did and wants next, as controller-runtime's Result: the caller acts on it alone. */
@@ -77,6 +103,7 @@ export interface ReconcileResult {
 @Injectable()
 export class Reconciler {
   private readonly lastWrites = new Map<string, LastWrite>();
+  private readonly quietSyncs = new Map<string, QuietSync>();
   /** The last status written per object, and the resourceVersion of the object it was computed from. */
   private readonly writtenStatuses = new Map<
     string,
@@ -107,6 +134,7 @@ export class Reconciler {
 
   forget(key: string): void {
     this.lastWrites.delete(key);
+    this.quietSyncs.delete(key);
     this.writtenStatuses.delete(key);
   }
 
@@ -123,19 +151,28 @@ export class Reconciler {
     if (!this.handles(externalSecret)) return { result: 'done', refresh: false };
 
     const started = process.hrtime.bigint();
+    const quiet = this.quietSyncs.get(item.key);
+    if (quiet && this.unchangedSince(quiet, item, externalSecret)) {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.recordSync(name, namespace, quiet.backendType, 'success', seconds);
+      return { result: 'done', refresh: true, plan: quiet.plan, refreshIntervalMs: quiet.refreshIntervalMs };
+    }
+    this.quietSyncs.delete(item.key);
+
     let backendType = (externalSecret.spec ?? externalSecret.secretDescriptor)?.backendType ?? 'unknown';
     let plan: FetchPlan | undefined;
     let refreshIntervalMs: number | undefined;
     let outcome: SyncOutcome;
-    let written: SecretWrite | undefined;
+    let synced: Synced | undefined;
     let retry = false;
     try {
       const spec = normalizeSpec(externalSecret);
       backendType = spec.backendType;
       refreshIntervalMs = spec.refreshIntervalMs;
       plan = this.plan(externalSecret, spec);
-      written = await this.sync(item.key, externalSecret, spec, plan, item.freshAfter);
+      synced = await this.sync(item.key, externalSecret, spec, plan, item.freshAfter);
       outcome = { ok: true };
+      const written = synced.written;
       // Only a real change of data restarts workloads: not the first creation, not a repair to the same data.
       if ((written?.kind === 'updated' || written?.kind === 'replaced') && written.changes) {
         if (spec.rolloutRestartTargets.length > 0) {
@@ -150,8 +187,9 @@ export class Reconciler {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.metrics.recordSync(name, namespace, backendType, outcome.ok ? 'success' : 'error', seconds);
 
+    let reported: boolean;
     try {
-      await this.report(externalSecret, backendType, outcome, written);
+      reported = await this.report(externalSecret, backendType, outcome, synced?.written);
     } catch (error) {
       this.logger.warn(
         {
@@ -162,9 +200,43 @@ export class Reconciler {
         },
         'could not write status',
       );
-      retry = true;
+      return { result: 'retry', refresh: true, plan, refreshIntervalMs };
+    }
+    if (plan && synced && !synced.written && !reported && !retry) {
+      this.quietSyncs.set(item.key, {
+        externalSecretVersion: externalSecret.metadata.resourceVersion,
+        secretVersion: synced.liveVersion,
+        namespaceVersion: this.cluster.getNamespace(namespace)?.metadata?.resourceVersion,
+        rolloutRestart: this.rolloutRestartState(item.key),
+        backendType,
+        plan,
+        values: plan.requests.map((request) => synced.values.get(requestKey(request))!),
+        refreshIntervalMs,
+      });
     }
     return { result: retry ? 'retry' : 'done', refresh: true, plan, refreshIntervalMs };
+  }
+
+  /**
+   * Whether nothing a reconcile reads changed since a quiet sync: the ExternalSecret, its namespace and the
+   * live Secret by resourceVersion, the restart condition, and each remote value (fresh enough) by identity.
+   */
+  private unchangedSince(quiet: QuietSync, item: WorkItem, externalSecret: ExternalSecret): boolean {
+    const { namespace, name, resourceVersion } = externalSecret.metadata;
+    if (resourceVersion !== quiet.externalSecretVersion) return false;
+    if (this.cluster.getManagedSecret(namespace!, name!)?.metadata?.resourceVersion !== quiet.secretVersion)
+      return false;
+    if (this.cluster.getNamespace(namespace!)?.metadata?.resourceVersion !== quiet.namespaceVersion)
+      return false;
+    if (this.rolloutRestartState(item.key) !== quiet.rolloutRestart) return false;
+    const values = this.fetcher.peek(quiet.plan.identity, quiet.plan.requests, item.freshAfter);
+    return values !== undefined && values.every((value, index) => value === quiet.values[index]);
+  }
+
+  /** The RolloutRestart condition a status would show, as one comparable string ('' when there is none). */
+  private rolloutRestartState(key: string): string {
+    const condition = this.restarter.conditionOf(key);
+    return condition ? `${condition.status}\u0000${condition.reason}\u0000${condition.message}` : '';
   }
 
   private plan(externalSecret: ExternalSecret, normalized: NormalizedSpec): FetchPlan {
@@ -182,7 +254,7 @@ export class Reconciler {
     spec: NormalizedSpec,
     plan: FetchPlan,
     freshAfter: number,
-  ): Promise<SecretWrite | undefined> {
+  ): Promise<Synced> {
     const values = await this.fetcher.fetch(plan.backend, plan.identity, plan.requests, freshAfter);
     const deletionPolicy = spec.deletionPolicy ?? this.config.defaultDeletionPolicy;
     const desired = desiredSecretOf(externalSecret, spec, values, deletionPolicy);
@@ -192,7 +264,8 @@ export class Reconciler {
       this.cluster.getManagedSecret(namespace!, name!) ?? (await this.secrets.read(namespace!, name!));
     // A spec change is applied even without a visible difference, so keys it dropped are removed (SSA).
     const specChanged = externalSecret.status?.observedGeneration !== generation;
-    if (!secretNeedsWrite(desired, live) && !specChanged) return undefined;
+    if (!secretNeedsWrite(desired, live) && !specChanged)
+      return { values, liveVersion: live?.metadata?.resourceVersion };
     const digest = writtenDigest(desired);
     const why = replacementReason(desired, live, specChanged);
     if (why && !isManagedSecretOf(live!, externalSecret)) {
@@ -216,9 +289,11 @@ export class Reconciler {
         digestSecretData({ data: { ...result.data } }).data,
       ),
     );
-    if (why) return { kind: 'replaced', why, changes };
-    if (!live) return { kind: 'created', changes };
-    return { kind: sameAsBefore && !specChanged ? 'restored' : 'updated', changes };
+    const liveVersion = result.metadata?.resourceVersion;
+    if (why) return { values, liveVersion, written: { kind: 'replaced', why, changes } };
+    if (!live) return { values, liveVersion, written: { kind: 'created', changes } };
+    const kind = sameAsBefore && !specChanged ? 'restored' : 'updated';
+    return { values, liveVersion, written: { kind, changes } };
   }
 
   /**
@@ -257,7 +332,7 @@ export class Reconciler {
     backend: string,
     outcome: SyncOutcome,
     written: SecretWrite | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { namespace, name, generation, resourceVersion } = externalSecret.metadata;
     const key = `${namespace}/${name}`;
     const context = { namespace, name, backend };
@@ -296,5 +371,6 @@ export class Reconciler {
       await this.statuses.write(namespace!, name!, status);
       this.writtenStatuses.set(key, { basedOn: resourceVersion, status });
     }
+    return status !== undefined || written !== undefined || !outcome.ok;
   }
 }
