@@ -105,13 +105,38 @@ export async function memoryDetail(controller: ControllerProcess): Promise<Recor
  * Resident memory of the controller: all of it, and the anonymous part (heap, buffers, native allocations)
  * without the pages of the mapped Node.js binary and libraries, which grow as more code runs and are shared.
  */
-export function processStats(pid: number): { rssBytes: number; anonBytes: number; cpuSeconds: number } {
+export function processStats(pid: number): {
+  rssBytes: number;
+  anonBytes: number;
+  cpuSeconds: number;
+  mainThreadCpuSeconds: number;
+} {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   const anonKb = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssBytes: rssKb * 1024, anonBytes: anonKb * 1024, cpuSeconds: ticks / 100 };
+  return {
+    rssBytes: rssKb * 1024,
+    anonBytes: anonKb * 1024,
+    cpuSeconds: cpuSecondsOf(`/proc/${pid}/stat`),
+    // The JavaScript thread's own share; the rest is V8's helper threads (concurrent GC) and libuv's pool.
+    mainThreadCpuSeconds: cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`),
+  };
+}
+
+/** utime + stime of a process or thread, from its `stat` file. */
+function cpuSecondsOf(statPath: string): number {
+  const fields = readFileSync(statPath, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Garbage collections so far by kind (major, minor, incremental, weakcb), from prom-client's default metrics. */
+export async function gcCounts(controller: ControllerProcess): Promise<Map<string, number>> {
+  const metrics = await controllerMetricsText(controller);
+  return new Map(
+    [...metrics.matchAll(/^nodejs_gc_duration_seconds_count\{kind="(\w+)"\} (\S+)/gm)].map(
+      ([, kind, count]) => [kind!, Number(count)] as const,
+    ),
+  );
 }
 
 export interface MemorySample {
@@ -151,6 +176,7 @@ export async function measureIdleCycles(
 ) {
   const pid = controller.child.pid!;
   await sleep(intervalMs + 1000);
+  const gcBefore = await gcCounts(controller);
   const fromUs = monotonicUs();
   const before = {
     aws: new Map(proxy.calls),
@@ -169,6 +195,7 @@ export async function measureIdleCycles(
     api: await apiServerRequests(),
     process: processStats(pid),
   };
+  const gcAfter = await gcCounts(controller);
   // apiserver_request_total counts every client: the garbage collector, for one, GETs owners it has not seen
   // yet. The audit log tells the controller's own requests apart.
   const controllerRequests = [...apiRequestsSince(before.auditMark, CONTROLLER_USER_AGENT)];
@@ -209,6 +236,10 @@ export async function measureIdleCycles(
     allClientsReads: (after.api.reads - before.api.reads) / cycles,
     allClientsRequestsByVerb: Object.fromEntries(allClientsRequestsByVerb),
     cpuSeconds: (after.process.cpuSeconds - before.process.cpuSeconds) / cycles,
+    mainThreadCpuSeconds: (after.process.mainThreadCpuSeconds - before.process.mainThreadCpuSeconds) / cycles,
+    gcPerCycle: Object.fromEntries(
+      [...gcAfter].map(([kind, count]) => [kind, (count - (gcBefore.get(kind) ?? 0)) / cycles]),
+    ),
   };
 }
 

@@ -167,7 +167,13 @@ export function printReport(
       undefined,
     ],
     ['heap growth per 1,000 objects', `${m((r) => r.heapPer1000MiB).toFixed(1)} MiB`, '—', undefined],
-    ['CPU seconds per refresh cycle', m((r) => r.cpuSecondsPerCycle).toFixed(2), '—', undefined],
+    cpuRow(results, m, count),
+    [
+      'garbage collections per cycle: major / minor',
+      `${m((r) => r.gcPerCycle.major ?? 0).toFixed(1)} / ${m((r) => r.gcPerCycle.minor ?? 0).toFixed(1)}`,
+      '—',
+      undefined,
+    ],
   ];
   const width = Math.max(...rows.map((row) => row[0].length));
   console.log(
@@ -197,4 +203,26 @@ export function writeResults(folder: string, options: object, results: RunResult
   const file = `${folder}/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   writeFileSync(file, JSON.stringify({ options, results }, null, 2));
   console.log(`\nJSON: ${file}`);
+}
+
+/** CPU per idle cycle the controller aims at, by object count (at a 10 s interval). */
+const CPU_TARGET_SECONDS: Readonly<Record<number, number>> = { 1000: 0.3, 10000: 2.0 };
+
+/**
+ * CPU per idle cycle, all threads and the JavaScript thread alone, against the target for the object count,
+ * or 1.5 × the reads' own CPU (`--reads-floor`) when that is higher.
+ */
+function cpuRow(
+  results: readonly RunResult[],
+  m: (pick: (result: RunResult) => number) => number,
+  count: number,
+): [string, string, string, boolean | undefined] {
+  const cpu = m((r) => r.cpuSecondsPerCycle);
+  const value = `${cpu.toFixed(2)} / ${m((r) => r.mainThreadCpuSecondsPerCycle).toFixed(2)}`;
+  const label = 'CPU seconds per refresh cycle: all threads / main thread';
+  if (results.some((r) => r.readsFloorCpuSecondsPerCycle === undefined))
+    return [label, value, '—', undefined];
+  const floor = m((r) => r.readsFloorCpuSecondsPerCycle!);
+  const target = Math.max(CPU_TARGET_SECONDS[count] ?? 0, 1.5 * floor);
+  return [label, value, `reads alone ${floor.toFixed(2)}; target ≤ ${target.toFixed(2)}`, cpu <= target];
 }

@@ -249,6 +249,8 @@ async function runOnce(repetition: number) {
       heapSteadyMiB: steady.heapUsedBytes / 2 ** 20,
       heapPer1000MiB: (steady.heapUsedBytes - warm.heapUsedBytes) / 2 ** 20 / (count / 1000),
       cpuSecondsPerCycle: idle.cpuSeconds,
+      mainThreadCpuSecondsPerCycle: idle.mainThreadCpuSeconds,
+      gcPerCycle: idle.gcPerCycle,
       readsFloorCpuSecondsPerCycle: readsFloorResult?.cpuSecondsPerCycle,
       readsFloorCallsPerCycle: readsFloorResult?.callsPerCycle,
       readsFloorProfile: readsFloorResult?.profile,
