@@ -42,9 +42,8 @@ describe('AWS_STS_ENDPOINT_TYPE and the STS endpoint override', () => {
     const clients = new AwsClients(config, metrics, new OutboundHttp(config));
     const identity = clients.identityFor('secretsManager', { roleArn: ROLE, region } as never);
     try {
-      await clients
-        .secretsManager(identity)
-        .send(new GetSecretValueCommand({ SecretId: 'sts-endpoint/none' }));
+      const client = await clients.secretsManager(identity);
+      await client.send(new GetSecretValueCommand({ SecretId: 'sts-endpoint/none' }));
       return undefined;
     } catch (error) {
       return (error as Error).message;

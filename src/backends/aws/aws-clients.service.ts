@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { CONTROLLER_CONFIG } from '../../config/config.constants.js';
 import type { ControllerConfig } from '../../config/controller-config.js';
 import { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import type { NormalizedSpec } from '../../domain/normalize-spec.js';
 import { OutboundHttp } from '../outbound-agents.service.js';
+import { secretsManagerSdk, ssmSdk, stsSdk } from './aws-sdk-modules.js';
 import type { BackendIdentity } from '../secret-backend.js';
 import { CONTROLLER_NAME } from '../../domain/controller-name.js';
 
@@ -31,7 +32,7 @@ const ROLE_SESSION_NAME = CONTROLLER_NAME;
  */
 @Injectable()
 export class AwsClients {
-  private readonly clients = new Map<string, SecretsManagerClient | SSMClient>();
+  private readonly clients = new Map<string, Promise<SecretsManagerClient | SSMClient>>();
   private readonly roleCredentials = new Map<string, AwsCredentialIdentityProvider>();
 
   constructor(
@@ -51,26 +52,34 @@ export class AwsClients {
     };
   }
 
-  secretsManager(identity: AwsIdentity): SecretsManagerClient {
-    return this.client(`sm|${identity.region}|${identity.roleArn ?? ''}`, () => {
-      return new SecretsManagerClient(this.clientOptions(identity, this.config.aws.secretsManagerEndpoint));
-    }) as SecretsManagerClient;
+  /** The identity's Secrets Manager client (the SDK loads with the first one). */
+  secretsManager(identity: AwsIdentity): Promise<SecretsManagerClient> {
+    return this.client(`sm|${identity.region}|${identity.roleArn ?? ''}`, async () => {
+      const sdk = await secretsManagerSdk();
+      return new sdk.SecretsManagerClient(
+        this.clientOptions(identity, this.config.aws.secretsManagerEndpoint),
+      );
+    }) as Promise<SecretsManagerClient>;
   }
 
-  ssm(identity: AwsIdentity): SSMClient {
-    return this.client(`ssm|${identity.region}|${identity.roleArn ?? ''}`, () => {
-      return new SSMClient(this.clientOptions(identity, this.config.aws.ssmEndpoint));
-    }) as SSMClient;
+  /** The identity's SSM client (the SDK loads with the first one). */
+  ssm(identity: AwsIdentity): Promise<SSMClient> {
+    return this.client(`ssm|${identity.region}|${identity.roleArn ?? ''}`, async () => {
+      const sdk = await ssmSdk();
+      return new sdk.SSMClient(this.clientOptions(identity, this.config.aws.ssmEndpoint));
+    }) as Promise<SSMClient>;
   }
 
   private client(
     key: string,
-    build: () => SecretsManagerClient | SSMClient,
-  ): SecretsManagerClient | SSMClient {
+    build: () => Promise<SecretsManagerClient | SSMClient>,
+  ): Promise<SecretsManagerClient | SSMClient> {
     let client = this.clients.get(key);
     if (!client) {
       client = build();
       this.clients.set(key, client);
+      // A client whose SDK failed to load is not kept: the next read tries again.
+      client.catch(() => this.clients.delete(key));
     }
     return client;
   }
@@ -93,16 +102,6 @@ export class AwsClients {
     return { httpAgent: this.outbound.http, httpsAgent: this.outbound.https };
   }
 
-  /**
-   * An STS client of this package for AssumeRole in `region`. AWS_STS_ENDPOINT (or LOCALSTACK_STS_URL, or
-   * the SDK's AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL) wins; otherwise AWS_STS_ENDPOINT_TYPE picks
-   * sts.<region>.amazonaws.com (`regional`, KES's default) or the global sts.amazonaws.com (`legacy`, for the
-   * regions that had it; the SDK signs those calls for us-east-1).
-   */
-  private stsClient(region: string, credentials: AwsCredentialIdentityProvider | undefined): STSClient {
-    return new STSClient(stsClientOptions(this.config.aws, region, credentials, this.requestHandler()));
-  }
-
   /** Assumed-role credentials, optionally through AWS_INTERMEDIATE_ROLE_ARN, cached until near expiry. */
   private credentialsFor(roleArn: string, region: string): AwsCredentialIdentityProvider {
     const key = `${region}|${roleArn}`;
@@ -110,32 +109,47 @@ export class AwsClients {
     if (!provider) {
       const intermediate = this.config.aws.intermediateRoleArn;
       const masterCredentials = intermediate
-        ? this.memoized(this.assumeRole(this.stsClient(region, undefined), intermediate))
+        ? this.memoized(this.assumeRole(region, undefined, intermediate))
         : undefined;
-      provider = this.memoized(this.assumeRole(this.stsClient(region, masterCredentials), roleArn));
+      provider = this.memoized(this.assumeRole(region, masterCredentials, roleArn));
       this.roleCredentials.set(key, provider);
     }
     return provider;
   }
 
-  /** One AssumeRole call per invocation, signed with the STS client's credentials (default chain if none). */
-  private assumeRole(sts: STSClient, roleArn: string): AwsCredentialIdentityProvider {
+  /**
+   * One AssumeRole call per invocation, signed with `credentials` (the default chain if none), through an STS
+   * client in `region` built on first use. AWS_STS_ENDPOINT (or LOCALSTACK_STS_URL, or the SDK's
+   * AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL) wins; otherwise AWS_STS_ENDPOINT_TYPE picks
+   * sts.<region>.amazonaws.com (`regional`, KES's default) or the global sts.amazonaws.com (`legacy`, for the
+   * regions that had it; the SDK signs those calls for us-east-1).
+   */
+  private assumeRole(
+    region: string,
+    credentials: AwsCredentialIdentityProvider | undefined,
+    roleArn: string,
+  ): AwsCredentialIdentityProvider {
+    let sts: STSClient | undefined;
     return async () => {
-      const { Credentials: credentials } = await sts.send(
-        new AssumeRoleCommand({
+      const sdk = await stsSdk();
+      sts ??= new sdk.STSClient(
+        stsClientOptions(this.config.aws, region, credentials, this.requestHandler()),
+      );
+      const { Credentials: assumed } = await sts.send(
+        new sdk.AssumeRoleCommand({
           RoleArn: roleArn,
           RoleSessionName: ROLE_SESSION_NAME,
           DurationSeconds: this.config.aws.assumeRoleDurationSeconds,
         }),
       );
-      if (!credentials?.AccessKeyId || !credentials.SecretAccessKey) {
+      if (!assumed?.AccessKeyId || !assumed.SecretAccessKey) {
         throw new Error(`STS AssumeRole of ${roleArn} returned no credentials`);
       }
       return {
-        accessKeyId: credentials.AccessKeyId,
-        secretAccessKey: credentials.SecretAccessKey,
-        sessionToken: credentials.SessionToken,
-        expiration: credentials.Expiration,
+        accessKeyId: assumed.AccessKeyId,
+        secretAccessKey: assumed.SecretAccessKey,
+        sessionToken: assumed.SessionToken,
+        expiration: assumed.Expiration,
       };
     };
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { GetParametersByPathCommand, GetParametersCommand, type Parameter } from '@aws-sdk/client-ssm';
+import type { Parameter } from '@aws-sdk/client-ssm';
 import { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import type { NormalizedSpec } from '../../domain/normalize-spec.js';
 import { toBackendError } from '../backend-errors.js';
@@ -12,6 +12,7 @@ import {
   type RemoteValue,
 } from '../../domain/remote-value.js';
 import { AwsClients, type AwsIdentity } from './aws-clients.service.js';
+import { ssmSdk } from './aws-sdk-modules.js';
 
 const BACKEND = 'systemManager';
 /** GetParameters takes at most 10 names per call. */
@@ -61,9 +62,11 @@ export class ParameterStoreBackend implements SecretBackend<AwsIdentity> {
   ): Promise<void> {
     let output;
     try {
-      output = await this.clients
-        .ssm(identity)
-        .send(new GetParametersCommand({ Names: chunk.map((request) => request.key), WithDecryption: true }));
+      const { GetParametersCommand } = await ssmSdk();
+      const client = await this.clients.ssm(identity);
+      output = await client.send(
+        new GetParametersCommand({ Names: chunk.map((request) => request.key), WithDecryption: true }),
+      );
       this.metrics.recordBackendCall(BACKEND, 'GetParameters', 'success');
     } catch (error) {
       this.metrics.recordBackendCall(BACKEND, 'GetParameters', 'error');
@@ -86,8 +89,10 @@ export class ParameterStoreBackend implements SecretBackend<AwsIdentity> {
     const entries: Array<[string, string]> = [];
     let nextToken: string | undefined;
     try {
+      const { GetParametersByPathCommand } = await ssmSdk();
+      const client = await this.clients.ssm(identity);
       do {
-        const output = await this.clients.ssm(identity).send(
+        const output = await client.send(
           new GetParametersByPathCommand({
             Path: request.path,
             Recursive: request.recursive,

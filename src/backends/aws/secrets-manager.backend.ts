@@ -1,9 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  BatchGetSecretValueCommand,
-  GetSecretValueCommand,
-  type GetSecretValueCommandOutput,
-} from '@aws-sdk/client-secrets-manager';
+import type { GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import type { NormalizedSpec } from '../../domain/normalize-spec.js';
 import { toBackendError } from '../backend-errors.js';
@@ -16,6 +12,7 @@ import {
   type RemoteValue,
 } from '../../domain/remote-value.js';
 import { AwsClients, type AwsIdentity } from './aws-clients.service.js';
+import { secretsManagerSdk } from './aws-sdk-modules.js';
 
 const BACKEND = 'secretsManager';
 /** BatchGetSecretValue takes at most 20 ids per call. */
@@ -75,9 +72,11 @@ export class SecretsManagerBackend implements SecretBackend<AwsIdentity> {
   ): Promise<Array<RemoteRequest & { kind: 'key' }>> {
     let output;
     try {
-      output = await this.clients
-        .secretsManager(identity)
-        .send(new BatchGetSecretValueCommand({ SecretIdList: chunk.map((request) => request.key) }));
+      const { BatchGetSecretValueCommand } = await secretsManagerSdk();
+      const client = await this.clients.secretsManager(identity);
+      output = await client.send(
+        new BatchGetSecretValueCommand({ SecretIdList: chunk.map((request) => request.key) }),
+      );
       this.metrics.recordBackendCall(BACKEND, 'BatchGetSecretValue', 'success');
     } catch (error) {
       this.metrics.recordBackendCall(BACKEND, 'BatchGetSecretValue', 'error');
@@ -114,7 +113,9 @@ export class SecretsManagerBackend implements SecretBackend<AwsIdentity> {
   ): Promise<void> {
     const version = request.version;
     try {
-      const output = await this.clients.secretsManager(identity).send(
+      const { GetSecretValueCommand } = await secretsManagerSdk();
+      const client = await this.clients.secretsManager(identity);
+      const output = await client.send(
         new GetSecretValueCommand({
           SecretId: request.key,
           VersionId: version && 'id' in version ? version.id : undefined,

@@ -1,9 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import nodeVault from 'node-vault';
+import type nodeVault from 'node-vault';
 import type { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import { BackendError, sanitizeErrorText, toBackendError } from '../backend-errors.js';
 import type { OutboundAgents } from '../outbound-agents.service.js';
+import { loadOnce } from '../load-once.js';
 import { vaultTransport } from './vault-transport.js';
+
+/** node-vault (and the axios it requires) loads with the first Vault session: see aws-sdk-modules.ts. */
+const nodeVaultModule = loadOnce(() => import('node-vault'));
 
 /** How long one Vault request may take, connection included. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -34,7 +38,7 @@ export function vaultStatusOf(error: unknown): number | undefined {
  * is refused, the token expired, or a read was denied. No lookup-self before reads, no revocation churn.
  */
 export class VaultSession {
-  private readonly client: nodeVault.client;
+  private client: nodeVault.client | undefined;
   private token: string | undefined;
   private expiresAt = 0;
   private renewable = false;
@@ -43,17 +47,24 @@ export class VaultSession {
   constructor(
     private readonly options: VaultSessionOptions,
     private readonly metrics: ControllerMetrics,
-  ) {
-    this.client = nodeVault({
+  ) {}
+
+  /** The node-vault client, built when the session first talks to Vault. */
+  private async vault(): Promise<nodeVault.client> {
+    if (this.client) return this.client;
+    const { default: createClient } = await nodeVaultModule();
+    this.client ??= createClient({
       apiVersion: 'v1',
-      endpoint: options.address,
-      namespace: options.namespace,
+      endpoint: this.options.address,
+      namespace: this.options.namespace,
       // node-vault's debug output includes request bodies (tokens); it stays off.
       debug: () => undefined,
       // node:http on the shared agents (keep-alive, the forward proxy) instead of node-vault's axios.
-      'request-promise': vaultTransport(options.agents, REQUEST_TIMEOUT_MS),
+      'request-promise': vaultTransport(this.options.agents, REQUEST_TIMEOUT_MS),
     });
-    if (options.staticToken) this.client.token = options.staticToken;
+    const token = this.token ?? this.options.staticToken;
+    if (token) this.client.token = token;
+    return this.client;
   }
 
   /** Reads a logical path; one fresh login and retry when Vault answers 403 (e.g. a token past its max TTL). */
@@ -73,7 +84,7 @@ export class VaultSession {
 
   private async readOnce(path: string): Promise<unknown> {
     try {
-      const response: unknown = await this.client.read(path);
+      const response: unknown = await (await this.vault()).read(path);
       this.metrics.recordBackendCall('vault', 'read', 'success');
       return response;
     } catch (error) {
@@ -93,7 +104,7 @@ export class VaultSession {
 
   private async renewOrLogin(): Promise<void> {
     try {
-      const response = (await this.client.tokenRenewSelf()) as VaultAuthResponse;
+      const response = (await (await this.vault()).tokenRenewSelf()) as VaultAuthResponse;
       this.metrics.recordBackendCall('vault', 'renew', 'success');
       this.adopt(response);
       // A renewal capped by the token's max TTL leaves less than asked; below the threshold, log in afresh.
@@ -116,7 +127,9 @@ export class VaultSession {
       );
     }
     try {
-      const response = (await this.client.kubernetesLogin({
+      const response = (await (
+        await this.vault()
+      ).kubernetesLogin({
         role,
         jwt,
         mount_point: mountPoint,
@@ -143,7 +156,7 @@ export class VaultSession {
     const auth = response.auth;
     if (!auth?.client_token) throw new BackendError('Vault answered a login without a token', true);
     this.token = auth.client_token;
-    this.client.token = auth.client_token;
+    if (this.client) this.client.token = auth.client_token;
     this.renewable = auth.renewable === true;
     // A lease of 0 means no expiry (e.g. a root token): check again after an hour.
     const leaseMs = (auth.lease_duration || 3600) * 1000;
