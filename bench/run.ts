@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CountingAwsProxy } from '../test/support/aws.js';
-import { ControllerProcess } from '../test/support/controller-process.js';
+import { CONTROLLER_MAIN, ControllerProcess } from '../test/support/controller-process.js';
 import { kubeClients } from '../test/support/kube.js';
 import { auditedRequests, vaultAuditMark } from '../test/support/vault.js';
 import {
@@ -128,7 +128,7 @@ async function runOnce(repetition: number) {
     WATCHED_NAMESPACES: namespace,
     LOG_LEVEL: 'warn',
   };
-  const controller = await ControllerProcess.start(controllerEnv, resolve('dist/main.js'), [
+  const controller = await ControllerProcess.start(controllerEnv, resolve(CONTROLLER_MAIN), [
     ...options['node-flags'].split(' ').filter((flag) => flag !== ''),
     ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
   ]);

@@ -16,7 +16,9 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 /** The syntax, also the CRD schema's pattern for spec.refreshInterval (kept equal by a test). */
 export const DURATION_PATTERN = '^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$';
 const durationSyntax = new RegExp(DURATION_PATTERN);
-const part = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)/g;
+// The micro signs as escapes: one non-ASCII character in a regular expression literal makes the production
+// bundle's whole source a two-byte string (twice its memory).
+const part = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g;
 
 /** Milliseconds of a duration (rounded to whole ms), or undefined when the text is not a duration. */
 export function parseDuration(text: string): number | undefined {

@@ -8,7 +8,12 @@ import { AppsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernete
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { putSecret } from '../support/aws.js';
-import { CONTROLLER_NODE_FLAGS, ControllerProcess } from '../support/controller-process.js';
+import {
+  CONTROLLER_MAIN,
+  CONTROLLER_NODE_FLAGS,
+  CONTROLLER_PROCESS_ENV,
+  ControllerProcess,
+} from '../support/controller-process.js';
 import { CHART, helm, helmError, renderChart, valuesFile, type RenderedObject } from '../support/helm.js';
 import { serviceAccountTokenKubeconfig } from '../support/identity.js';
 import {
@@ -233,13 +238,18 @@ describe('the Helm chart, the Dockerfile and the packaged app', () => {
     expect(process.versions.node.split('.')[0]).toBe(enginesMajor);
   });
 
-  it('starts the controller with the Node.js flags the tests and the benchmark use', () => {
-    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1]!;
-    expect(JSON.parse(entrypoint)).toEqual(['node', ...CONTROLLER_NODE_FLAGS, 'dist/main.js']);
+  it('starts the controller as the tests and the benchmark do: the bundle, its Node.js flags and environment', () => {
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!;
+    expect(JSON.parse(entrypoint)).toEqual(['node', ...CONTROLLER_NODE_FLAGS, CONTROLLER_MAIN]);
+    const environment = Object.entries(CONTROLLER_PROCESS_ENV).map(([name, value]) => `${name}=${value}`);
+    for (const assignment of environment) expect(dockerfile).toMatch(new RegExp(`^ENV ${assignment}$`, 'm'));
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    expect(manifest.scripts.start).toBe(['node', ...CONTROLLER_NODE_FLAGS, 'dist/main.js'].join(' '));
+    expect(manifest.scripts.start).toBe(
+      [...environment, 'node', ...CONTROLLER_NODE_FLAGS, CONTROLLER_MAIN].join(' '),
+    );
   });
 
   it.each(readdirSync(join(CHART, 'ci')))('passes helm lint --strict with ci/%s', async (values) => {
