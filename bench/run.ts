@@ -20,7 +20,6 @@ import {
   memoryDetail,
   newObjectSyncMs,
   percentile,
-  processStats,
   propagationLatencies,
   sampledMemory,
   syncErrorCount,
@@ -134,7 +133,8 @@ async function runOnce(repetition: number) {
   ]);
   try {
     await controller.waitHealthy('/readyz');
-    const emptyStats = processStats(controller.child.pid!);
+    // The empty controller as it stays: the median over one interval, after start-up's one-off garbage.
+    const empty = await sampledMemory(controller, intervalMs);
     const vaultMarkAtStart = vaultAuditMark();
 
     // Warm-up: a few objects of every backend synced and refreshed once, then the memory baseline.
@@ -238,7 +238,7 @@ async function runOnce(repetition: number) {
       propagationP99Ms: percentile(latencies, 99),
       newObjectWhileRefreshingMs: newObjectMs,
       warmupObjects: warmupPlans.length,
-      rssEmptyMiB: emptyStats.rssBytes / 2 ** 20,
+      rssEmptyMiB: empty.rssBytes / 2 ** 20,
       rssWarmMiB: warm.rssBytes / 2 ** 20,
       rssSteadyMiB: steady.rssBytes / 2 ** 20,
       rssPer1000MiB: (steady.rssBytes - warm.rssBytes) / 2 ** 20 / (count / 1000),

@@ -12,7 +12,9 @@ const MAIN = new URL(`../../${CONTROLLER_MAIN}`, import.meta.url).pathname;
  */
 export const CONTROLLER_NODE_FLAGS = ['--max-semi-space-size=16', '--optimize-for-size'];
 /** The environment the image sets for the controller's process (Dockerfile ENV, `npm start`; checked too). */
-export const CONTROLLER_PROCESS_ENV = { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=32768' };
+export const CONTROLLER_PROCESS_ENV = {
+  GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=32768:glibc.malloc.arena_max=1',
+};
 
 /** The variables that have a value: one given as undefined is removed from an inherited environment. */
 export function definedVariables(env: NodeJS.ProcessEnv): Record<string, string> {
