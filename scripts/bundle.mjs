@@ -2,13 +2,13 @@
 // they use, bundled and minified by esbuild into dist/bundle/. The image and `npm start` run
 // dist/bundle/main.mjs. Why (README "Memory"): @kubernetes/client-node alone ships 60 MB of JavaScript, and
 // every loaded module keeps its source text and its functions' metadata on the heap; tree-shaken and
-// minified, the empty controller holds about 25 MiB less heap. Three things stay outside the bundle:
+// minified, the empty controller holds about 25 MiB less heap. Two kinds of package stay outside it:
 // - NestJS's common and core packages (and reflect-metadata, rxjs): an extension module imports
 //   @nestjs/common itself, and it must be the very copy the controller's container uses (NestJS's other
 //   packages, the HTTP adapter, the scheduler and the health checks, are bundled like any library);
 // - the packages NestJS requires only when a feature of theirs is used (microservices, validation), which
-//   this project does not install;
-// - the backends' SDKs stay in the bundle but in chunks of their own, loaded on first use (aws-sdk-modules.ts).
+//   this project does not install.
+// The backends' SDKs are bundled too, in chunks of their own that load on first use (aws-sdk-modules.ts).
 // The public API (dist/bundle/index.mjs, the package's export) shares its chunks with main.mjs, so an
 // extension and the controller see the same classes.
 import { build } from 'esbuild';

@@ -62,8 +62,7 @@ export class VaultSession {
       // node:http on the shared agents (keep-alive, the forward proxy) instead of node-vault's axios.
       'request-promise': vaultTransport(this.options.agents, REQUEST_TIMEOUT_MS),
     });
-    const token = this.token ?? this.options.staticToken;
-    if (token) this.client.token = token;
+    if (this.options.staticToken) this.client.token = this.options.staticToken;
     return this.client;
   }
 
@@ -104,9 +103,10 @@ export class VaultSession {
 
   private async renewOrLogin(): Promise<void> {
     try {
-      const response = (await (await this.vault()).tokenRenewSelf()) as VaultAuthResponse;
+      const vault = await this.vault();
+      const response = (await vault.tokenRenewSelf()) as VaultAuthResponse;
       this.metrics.recordBackendCall('vault', 'renew', 'success');
-      this.adopt(response);
+      this.adopt(vault, response);
       // A renewal capped by the token's max TTL leaves less than asked; below the threshold, log in afresh.
       if (this.expiresAt - Date.now() <= this.options.renewThresholdMs) await this.login();
     } catch {
@@ -127,15 +127,14 @@ export class VaultSession {
       );
     }
     try {
-      const response = (await (
-        await this.vault()
-      ).kubernetesLogin({
+      const vault = await this.vault();
+      const response = (await vault.kubernetesLogin({
         role,
         jwt,
         mount_point: mountPoint,
       })) as VaultAuthResponse;
       this.metrics.recordBackendCall('vault', 'login', 'success');
-      this.adopt(response);
+      this.adopt(vault, response);
     } catch (error) {
       this.metrics.recordBackendCall('vault', 'login', 'error');
       this.token = undefined;
@@ -152,11 +151,11 @@ export class VaultSession {
     }
   }
 
-  private adopt(response: VaultAuthResponse): void {
+  private adopt(vault: nodeVault.client, response: VaultAuthResponse): void {
     const auth = response.auth;
     if (!auth?.client_token) throw new BackendError('Vault answered a login without a token', true);
     this.token = auth.client_token;
-    if (this.client) this.client.token = auth.client_token;
+    vault.token = auth.client_token;
     this.renewable = auth.renewable === true;
     // A lease of 0 means no expiry (e.g. a root token): check again after an hour.
     const leaseMs = (auth.lease_duration || 3600) * 1000;
