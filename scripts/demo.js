@@ -86,11 +86,17 @@ for (const manifest of fixtures.filter((each) => EXAMPLES.includes(each.metadata
 }
 
 const port = 3101;
-// The image's command line (`npm start`, kept equal to the Dockerfile's ENTRYPOINT by a test).
-const startArguments = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start.split(' ').slice(1);
-const controller = spawn(process.execPath, startArguments, {
+// The image's command line (`npm start`: its environment, then `node` and its arguments; kept equal to the
+// Dockerfile's ENV and ENTRYPOINT by a test).
+const startWords = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start.split(' ');
+const nodeAt = startWords.indexOf('node');
+const startEnvironment = Object.fromEntries(
+  startWords.slice(0, nodeAt).map((assignment) => assignment.split(/=(.*)/s, 2)),
+);
+const controller = spawn(process.execPath, startWords.slice(nodeAt + 1), {
   env: {
     ...process.env,
+    ...startEnvironment,
     METRICS_PORT: String(port),
     POLLER_INTERVAL_MILLISECONDS: String(POLL_MS),
     WATCHED_NAMESPACES: NAMESPACE,
