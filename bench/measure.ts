@@ -164,18 +164,25 @@ export async function sampledMemory(controller: ControllerProcess, ms: number): 
   };
 }
 
+/** The idle window: how long to wait for the first-sync burst to end, how long to measure, per how many cycles. */
+export interface IdleWindow {
+  readonly settleMs: number;
+  readonly windowMs: number;
+  /** The figures are divided by this: the refresh cycles in the window (a fraction for a window shorter). */
+  readonly cycles: number;
+}
+
 /**
- * Waits one interval (and a second) for the first-sync burst to end, then measures `cycles` idle refresh
- * cycles: calls at the backends, requests at the API server, CPU and memory. Figures are per cycle.
+ * Waits for the first-sync burst to end, then measures the idle window: calls at the backends, requests at the
+ * API server, CPU and memory. Figures are per cycle.
  */
 export async function measureIdleCycles(
   controller: ControllerProcess,
   proxy: CountingAwsProxy,
-  cycles: number,
-  intervalMs: number,
+  { settleMs, windowMs, cycles }: IdleWindow,
 ) {
   const pid = controller.child.pid!;
-  await sleep(intervalMs + 1000);
+  await sleep(settleMs);
   const gcBefore = await gcCounts(controller);
   const fromUs = monotonicUs();
   const before = {
@@ -186,7 +193,7 @@ export async function measureIdleCycles(
     auditMark: apiAuditMark(),
     process: processStats(pid),
   };
-  const steady = await sampledMemory(controller, cycles * intervalMs);
+  const steady = await sampledMemory(controller, windowMs);
   const toUs = monotonicUs();
   const after = {
     aws: new Map(proxy.calls),

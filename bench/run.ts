@@ -6,6 +6,7 @@
  * This file is the CLI and the order of the steps; bench/workload.ts makes the objects and their remote values,
  * bench/measure.ts takes the figures, bench/soak.ts is the optional soak, bench/report.ts prints and writes.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +28,8 @@ import {
 import { callFloor, mixedIntervalFloor, printReport, writeResults } from './report.js';
 import { parseDuration } from '../src/domain/duration.js';
 import { reportProfile, type ProfileSummary } from './profile.js';
+import { measureRestart, type RestartFigures } from './restart.js';
+import { recordScalingPoint, type ScalingPoint } from './scaling.js';
 import { soak } from './soak.js';
 import {
   createObjects,
@@ -63,6 +66,12 @@ const { values: options } = parseArgs({
     'reads-floor': { type: 'boolean', default: false },
     // Extra Node.js flags for the controller after the image's (an experiment, e.g. --single-threaded-gc).
     'node-flags': { type: 'string', default: '' },
+    // The controller's write budget (KUBE_API_QPS; the controller's default is 100).
+    'kube-api-qps': { type: 'string' },
+    // With an interval longer than 10 minutes (the large-cluster profile): the idle window measured, in minutes.
+    'idle-minutes': { type: 'string', default: '10' },
+    // After the rest: stop the controller, start a new one on the synced workload, and measure its first pass.
+    restart: { type: 'boolean', default: false },
   },
 });
 const count = Number(options.count);
@@ -84,6 +93,16 @@ const cycles =
   intervals.length > 0 && longestMs <= 10 * 60_000 && longestMs % intervalMs === 0
     ? longestMs / intervalMs
     : Number(options.cycles);
+// A long interval (the large-cluster profile, 1 h): no refresh cycle is waited for. The idle window is
+// --idle-minutes, its figures scaled to one interval, and change propagation (within an interval) is not measured.
+const longInterval = intervalMs > 10 * 60_000;
+const idleWindow = longInterval
+  ? {
+      settleMs: 30_000,
+      windowMs: Number(options['idle-minutes']) * 60_000,
+      cycles: (Number(options['idle-minutes']) * 60_000) / intervalMs,
+    }
+  : { settleMs: intervalMs + 1000, windowMs: cycles * intervalMs, cycles };
 const warmupCount = Number(options.warmup ?? Math.max(50, Math.round(count / 20)));
 const shape: WorkloadShape = {
   mix: Object.fromEntries(
@@ -126,11 +145,14 @@ async function runOnce(repetition: number) {
     POLLER_INTERVAL_MILLISECONDS: String(intervalMs),
     WATCHED_NAMESPACES: namespace,
     LOG_LEVEL: 'warn',
+    KUBE_API_QPS: options['kube-api-qps'],
   };
-  const controller = await ControllerProcess.start(controllerEnv, resolve(CONTROLLER_MAIN), [
-    ...options['node-flags'].split(' ').filter((flag) => flag !== ''),
-    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-  ]);
+  const startController = () =>
+    ControllerProcess.start(controllerEnv, resolve(CONTROLLER_MAIN), [
+      ...options['node-flags'].split(' ').filter((flag) => flag !== ''),
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ]);
+  let controller = await startController();
   try {
     await controller.waitHealthy('/readyz');
     // The empty controller as it stays: the median over one interval, after start-up's one-off garbage.
@@ -155,19 +177,21 @@ async function runOnce(repetition: number) {
       `[bench] ${count} objects created in ${(createdIn / 1000).toFixed(1)} s (${warmupPlans.length} warm-up objects before), all synced after ${(firstFullSyncMs / 1000).toFixed(1)} s`,
     );
 
-    const idle = await measureIdleCycles(controller, proxy, cycles, intervalMs);
+    const idle = await measureIdleCycles(controller, proxy, idleWindow);
     const { steady } = idle;
     const { floorPerCycle, floorPerCycleTotal, targetPerCycle } = callFloor(distinct);
     const mixedFloorPerWindow =
       intervals.length > 0 ? mixedIntervalFloor([...warmupPlans, ...plans], intervalMs, cycles) : undefined;
-    const latencies = await propagationLatencies(
-      clients,
-      namespace,
-      // Mixed intervals: the shortest group's objects, so the bound stays interval + 2 s.
-      plans.filter((plan) => (plan.refreshInterval?.ms ?? intervalMs) === intervalMs),
-      Number(options.samples),
-      intervalMs,
-    );
+    const latencies = longInterval
+      ? []
+      : await propagationLatencies(
+          clients,
+          namespace,
+          // Mixed intervals: the shortest group's objects, so the bound stays interval + 2 s.
+          plans.filter((plan) => (plan.refreshInterval?.ms ?? intervalMs) === intervalMs),
+          Number(options.samples),
+          intervalMs,
+        );
     const newObjectMs = await newObjectSyncMs(clients, namespace, run);
     // Before the reads floor stops the controller (and makes its own login and AssumeRole).
     const memoryDetailSteady = await memoryDetail(controller);
@@ -196,6 +220,16 @@ async function runOnce(repetition: number) {
         `[bench] reads floor: ${readsFloorResult.cpuSecondsPerCycle.toFixed(3)} s CPU per cycle, ${readsFloorResult.callsPerCycle} calls per cycle (${awsCalls} AWS calls seen by the proxy over ${cycles + 1} cycles)`,
       );
     }
+    let restart: RestartFigures | undefined;
+    if (options.restart) {
+      await controller.stop();
+      const restarted = await measureRestart(startController, proxy, namespace);
+      controller = restarted.controller;
+      restart = restarted.figures;
+      console.error(
+        `[bench] restart: Ready after ${(restart.readyMs / 1000).toFixed(1)} s, first pass over after ${(restart.passMs / 1000).toFixed(1)} s, ${restart.backendCallsTotal} backend calls, ${restart.apiWrites} API writes`,
+      );
+    }
     const elapsedHours = (Date.now() - warmupStarted) / 3_600_000;
     const soakMinutes = Number(options['soak-minutes']);
     const soakReport =
@@ -205,6 +239,10 @@ async function runOnce(repetition: number) {
 
     return {
       repetition,
+      longInterval,
+      idleWindowMinutes: idleWindow.windowMs / 60_000,
+      kubeApiQps: Number(options['kube-api-qps'] ?? 100),
+      restart,
       idleWindowUs: idle.windowUs,
       soak: soakReport,
       count,
@@ -217,8 +255,8 @@ async function runOnce(repetition: number) {
       backendCallsPerCycle: idle.callsPerCycle,
       backendCallsPerCycleTotal: idle.callsPerCycleTotal,
       intervals: intervals.map(({ text, weight }) => `${text}=${weight}`).join(','),
-      windowCycles: cycles,
-      backendCallsPerWindow: idle.callsPerCycleTotal * cycles,
+      windowCycles: idleWindow.cycles,
+      backendCallsPerWindow: idle.callsPerCycleTotal * idleWindow.cycles,
       mixedFloorPerWindow,
       motoMsPerCall: idle.motoMsPerCall,
       floorPerCycle,
@@ -291,3 +329,36 @@ printReport(results, {
   intervalMs,
 });
 writeResults(options.out, options, results);
+
+// The default workload, unprofiled, makes a point of the scaling plot (README "Performance").
+const defaultWorkload =
+  options.mix === 'secretsManager=0.4,systemManager=0.4,vault=0.2' &&
+  [options.keys, options.share, options.pool, options.intervals, options['node-flags']].join() ===
+    '2,0.5,20,,' &&
+  !options['cpu-prof'];
+if (defaultWorkload && (!longInterval || options.restart))
+  await recordScalingPoint(scalingPointOf(results), 'bench/scaling.json', 'bench/scaling.svg');
+
+/** The runs' medians as a point of the plot: at a long interval, the CPU figure is the restart's pass. */
+function scalingPointOf(runs: RunResult[]): ScalingPoint {
+  const m = (pick: (result: RunResult) => number | undefined) =>
+    percentile(
+      runs.map(pick).filter((value) => value !== undefined),
+      50,
+    );
+  const restartPass = longInterval && runs.every((run) => run.restart);
+  const floor = m((run) => run.readsFloorCpuSecondsPerCycle);
+  return {
+    count,
+    intervalMs,
+    runs: runs.length,
+    rssSteadyMiB: Math.round(m((run) => run.rssSteadyMiB)),
+    cpuSeconds: Number(
+      m((run) => (restartPass ? run.restart!.cpuSeconds : run.cpuSecondsPerCycle)).toFixed(3),
+    ),
+    cpuMeasure: restartPass ? 'restart pass' : 'idle cycle',
+    ...(Number.isNaN(floor) ? {} : { readsFloorCpuSeconds: Number(floor.toFixed(3)) }),
+    measuredAt: new Date().toISOString(),
+    commit: execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8' }).trim(),
+  };
+}

@@ -253,6 +253,8 @@ export interface AuditedRequest {
   readonly namespace?: string;
   readonly name?: string;
   readonly code?: number;
+  /** From the request's arrival to its response, as the API server audited it. */
+  readonly ms?: number;
 }
 
 /** A position in the API server's audit log (KAS_AUDIT_LOG from stack.env), to count the requests after it. */
@@ -274,6 +276,8 @@ export function auditedApiRequests(mark: number, userAgent: string, namespace?: 
       userAgent?: string;
       objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
       responseStatus?: { code?: number };
+      requestReceivedTimestamp?: string;
+      stageTimestamp?: string;
     };
     if (event.userAgent !== userAgent) return;
     if (namespace !== undefined && event.objectRef?.namespace !== namespace) return;
@@ -285,6 +289,10 @@ export function auditedApiRequests(mark: number, userAgent: string, namespace?: 
       namespace: event.objectRef?.namespace,
       name: event.objectRef?.name,
       code: event.responseStatus?.code,
+      ms:
+        event.requestReceivedTimestamp && event.stageTimestamp
+          ? Date.parse(event.stageTimestamp) - Date.parse(event.requestReceivedTimestamp)
+          : undefined,
     });
   });
   return requests;
