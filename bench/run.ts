@@ -223,7 +223,11 @@ async function runOnce(repetition: number) {
     let restart: RestartFigures | undefined;
     if (options.restart) {
       await controller.stop();
-      const restarted = await measureRestart(startController, proxy, namespace);
+      const restarted = await measureRestart(startController, proxy, namespace, {
+        // Every object, the late-comer too.
+        objects: warmupPlans.length + count + 1,
+        longInterval,
+      });
       controller = restarted.controller;
       restart = restarted.figures;
       console.error(

@@ -140,7 +140,11 @@ export function distinctKeys(plans: ObjectPlan[]): Map<Backend, Set<string>> {
 
 /** Writes the first value (`v0`) of every distinct key. */
 export async function seedRemoteValues(distinct: Map<Backend, Set<string>>): Promise<void> {
-  const seeds = [...distinct].flatMap(([backend, keys]) => [...keys].map((key) => ({ backend, key })));
+  // Round-robin over the backends, so OpenBao is seeded while moto is (in a row, each waits for the other).
+  const byBackend = [...distinct].map(([backend, keys]) => [...keys].map((key) => ({ backend, key })));
+  const seeds = Array.from({ length: Math.max(...byBackend.map((keys) => keys.length)) }, (_, index) =>
+    byBackend.map((keys) => keys[index]).filter((seed) => seed !== undefined),
+  ).flat();
   const seedStarted = Date.now();
   await inBatches(seeds, 8, ({ backend, key }) => seed(backend, key, 'v0'));
   console.error(

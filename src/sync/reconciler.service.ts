@@ -239,6 +239,18 @@ export class Reconciler {
     return condition ? `${condition.status}\u0000${condition.reason}\u0000${condition.message}` : '';
   }
 
+  /**
+   * What the object reads, planned from the cache without a sync, for a prefetch; undefined when its spec or
+   * the namespace policy refuses it (its own reconcile reports that, so nothing is lost by not saying it here).
+   */
+  planOf(externalSecret: ExternalSecret): FetchPlan | undefined {
+    try {
+      return this.plan(externalSecret, normalizeSpec(externalSecret));
+    } catch {
+      return undefined;
+    }
+  }
+
   private plan(externalSecret: ExternalSecret, normalized: NormalizedSpec): FetchPlan {
     const { namespace } = externalSecret.metadata;
     return planFetch(externalSecret, normalized, {
