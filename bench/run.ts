@@ -103,6 +103,8 @@ const idleWindow = longInterval
       cycles: (Number(options['idle-minutes']) * 60_000) / intervalMs,
     }
   : { settleMs: intervalMs + 1000, windowMs: cycles * intervalMs, cycles };
+// The empty and warm memory samples span one interval, or a minute at a long one (not an hour each).
+const sampleMs = Math.min(intervalMs, 60_000);
 const warmupCount = Number(options.warmup ?? Math.max(50, Math.round(count / 20)));
 const shape: WorkloadShape = {
   mix: Object.fromEntries(
@@ -156,15 +158,15 @@ async function runOnce(repetition: number) {
   try {
     await controller.waitHealthy('/readyz');
     // The empty controller as it stays: the median over one interval, after start-up's one-off garbage.
-    const empty = await sampledMemory(controller, intervalMs);
+    const empty = await sampledMemory(controller, sampleMs);
     const vaultMarkAtStart = vaultAuditMark();
 
     // Warm-up: a few objects of every backend synced and refreshed once, then the memory baseline.
     const warmupStarted = Date.now();
     await createObjects(clients, warmupPlans, namespace);
     await waitForSecrets(clients, namespace, warmupPlans.length, warmupStarted);
-    await sleep(intervalMs);
-    const warm = await sampledMemory(controller, intervalMs);
+    await sleep(sampleMs);
+    const warm = await sampledMemory(controller, sampleMs);
 
     // Time to first full sync: from the first create until every Secret exists.
     const createStarted = Date.now();
