@@ -43,6 +43,8 @@ export class LeaderElector {
   /** Fires at the renew deadline unless a renewal re-arms it first. */
   private renewDeadline: NodeJS.Timeout | undefined;
   private observed: LeaseObservation | undefined;
+  /** The holder this replica last saw in the Lease ('' for none), so that a standby logs each change once. */
+  private seenHolder: string | undefined;
   private callbacks: LeadershipCallbacks | undefined;
 
   constructor(
@@ -187,6 +189,7 @@ export class LeaderElector {
       leaseDurationSeconds: durationSeconds,
     });
     this.observed = decision.observation;
+    this.noteHolder(spec.holderIdentity ?? '');
     if (decision.step === 'standby') return false;
     const held = {
       holderIdentity: this.identity,
@@ -208,6 +211,17 @@ export class LeaderElector {
     // resourceVersion makes this a compare-and-swap: of two replicas racing for an expired lease, one wins.
     await this.replace(lease);
     return true;
+  }
+
+  /** As client-go's "new leader elected": a standby says who leads (or that none does) when that changes. */
+  private noteHolder(holder: string): void {
+    if (holder === this.seenHolder) return;
+    this.seenHolder = holder;
+    if (holder === this.identity) return;
+    this.logger.info(
+      { lease: this.leaseName, holder: holder || null },
+      holder ? 'leader observed' : 'lease is free',
+    );
   }
 
   private async replace(lease: V1Lease): Promise<void> {

@@ -56,18 +56,29 @@ const coordination = clients.kubeConfig.makeApiClient(CoordinationV1Api);
 const results: Record<string, unknown> = {};
 let podLogs: ReturnType<typeof keepPodLogs> | undefined;
 
-/** Runs a step; if it fails, its error carries the last log lines of the named Pods (kept after deletion). */
+/**
+ * Runs a step; if it fails, its error carries the last log lines of the named Pods (kept after deletion) and
+ * of any other controller Pod now running, then the Lease and the Pods as they are (last, so that a
+ * shortened failure output still shows them).
+ */
 async function explainedBy<T>(pods: V1Pod[], step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    const logs = pods.map(
-      (pod) => `--- ${pod.metadata!.name} ---\n${podLogs?.tail(SYSTEM, pod.metadata!.name!) ?? ''}`,
+    const current = await clients.core.listNamespacedPod({ namespace: SYSTEM, labelSelector: SELECTOR }).then(
+      (list) => list.items,
+      () => [],
     );
+    const names = [...new Set([...pods, ...current].map((pod) => pod.metadata!.name!))];
+    const logs = names.map((name) => `--- ${name} ---\n${podLogs?.tail(SYSTEM, name) ?? ''}`);
     const lease = await coordination
       .readNamespacedLease({ namespace: SYSTEM, name: RELEASE })
       .then((found) => JSON.stringify(found.spec), String);
-    (error as Error).message += `\nLease: ${lease}\n${logs.join('\n')}`;
+    const podStates = current.map(
+      (pod) =>
+        `${pod.metadata!.name} ${pod.status?.phase}${pod.metadata!.deletionTimestamp ? ' (deleting)' : ''} ready=${isReady(pod)}`,
+    );
+    (error as Error).message += `\n${logs.join('\n')}\nLease: ${lease}\nPods: ${podStates.join('; ')}`;
     throw error;
   }
 }
