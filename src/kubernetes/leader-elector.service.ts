@@ -10,6 +10,7 @@ import { failFast } from '../lifecycle/process-guards.js';
 import { LOGGER } from '../logging/logging.constants.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
 import { apiCall, statusCodeOf } from './api-errors.js';
+import { withinDeadline } from './deadline.js';
 import { KUBE_CONFIG } from './kubernetes.constants.js';
 import type { PooledKubeConfig } from './pooled-kube-config.js';
 
@@ -35,6 +36,8 @@ export interface LeadershipCallbacks {
 @Injectable()
 export class LeaderElector {
   private readonly coordination: CoordinationV1Api;
+  /** Every Lease request settles within this (half the renew deadline). */
+  private readonly requestTimeoutMs: number;
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
@@ -53,8 +56,9 @@ export class LeaderElector {
     private readonly metrics: ControllerMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
+    this.requestTimeoutMs = Math.max(config.leaderElection.renewDeadlineMs / 2, 500);
     this.coordination = kubeConfig.makeApiClient(CoordinationV1Api, {
-      requestTimeoutMs: Math.max(config.leaderElection.renewDeadlineMs / 2, 500),
+      requestTimeoutMs: this.requestTimeoutMs,
     });
   }
 
@@ -127,8 +131,9 @@ export class LeaderElector {
     try {
       held = await this.tryAcquireOrRenew();
     } catch (error) {
-      // A leader that cannot renew is news (it stops leading at the renew deadline); a standby's retries are not.
-      this.logger[this.leading ? 'warn' : 'debug'](
+      // A leader that cannot renew is news (it stops leading at the renew deadline), and so is a standby that
+      // cannot reach the Lease (it could not take over); a standby that lost a race for it (409) is not.
+      this.logger[this.leading || statusCodeOf(error) !== 409 ? 'warn' : 'debug'](
         { lease: this.leaseName, err: (error as Error).message },
         'lease update failed',
       );
@@ -164,9 +169,17 @@ export class LeaderElector {
     }, inMs);
   }
 
+  /**
+   * A Lease request: aborted at the timeout (which closes its connection), and settled by then even if the
+   * abort is lost (see withinDeadline), so the loop always goes on.
+   */
+  private leaseCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return apiCall(operation, () => withinDeadline(this.requestTimeoutMs, call()));
+  }
+
   private async read(): Promise<V1Lease | undefined> {
     try {
-      return await apiCall(`get leases ${this.namespace}/${this.leaseName}`, () =>
+      return await this.leaseCall(`get leases ${this.namespace}/${this.leaseName}`, () =>
         this.coordination.readNamespacedLease({ name: this.leaseName, namespace: this.namespace }),
       );
     } catch (error) {
@@ -199,7 +212,7 @@ export class LeaderElector {
       leaseTransitions: decision.transitions,
     };
     if (!lease) {
-      await apiCall(`create leases in ${this.namespace}`, () =>
+      await this.leaseCall(`create leases in ${this.namespace}`, () =>
         this.coordination.createNamespacedLease({
           namespace: this.namespace,
           body: { metadata: { name: this.leaseName, namespace: this.namespace }, spec: held },
@@ -225,7 +238,7 @@ export class LeaderElector {
   }
 
   private async replace(lease: V1Lease): Promise<void> {
-    await apiCall(`update leases ${this.namespace}/${this.leaseName}`, () =>
+    await this.leaseCall(`update leases ${this.namespace}/${this.leaseName}`, () =>
       this.coordination.replaceNamespacedLease({
         name: this.leaseName,
         namespace: this.namespace,
