@@ -8,9 +8,10 @@ export class DeadlineExceededError extends Error {
 
 /**
  * Settles within `ms` whatever the call does: its own result if it comes in time, else a DeadlineExceededError.
- * An AbortSignal handed to fetch is not enough for a loop that must go on (leader election): the signal only
- * works while undici keeps the request's own controller alive, and a collected one never aborts (undici issue
- * 4068). A late result or failure of the call is observed here and dropped.
+ * For a loop that must go on (leader election) the request's AbortSignal is the first line: it ends the request
+ * and closes its connection. This one makes the loop's progress independent of it: a call that never settles,
+ * for whatever reason, would leave a standby silent for good. A late result or failure of the call is observed
+ * here and dropped.
  */
 export function withinDeadline<T>(ms: number, call: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -76,7 +76,7 @@ async function explainedBy<T>(pods: V1Pod[], step: () => Promise<T>): Promise<T>
       .then((found) => JSON.stringify(found.spec), String);
     const podStates = current.map(
       (pod) =>
-        `${pod.metadata!.name} ${pod.status?.phase}${pod.metadata!.deletionTimestamp ? ' (deleting)' : ''} ready=${isReady(pod)}`,
+        `${pod.metadata!.name} ${pod.status?.phase}${pod.metadata!.deletionTimestamp ? ' (deleting)' : ''} ready=${isReady(pod)} restarts=${pod.status?.containerStatuses?.[0]?.restartCount} last=${JSON.stringify(pod.status?.containerStatuses?.[0]?.lastState?.terminated ?? null)}`,
     );
     (error as Error).message += `\n${logs.join('\n')}\nLease: ${lease}\nPods: ${podStates.join('; ')}`;
     throw error;

@@ -107,8 +107,8 @@ export function cgroupMemory(folder: string) {
 }
 
 /**
- * Copies the kubelet's Pod logs ($NODE_DIR/pod-logs/<namespace>_<pod>_<uid>/<container>/0.log) to
- * $NODE_DIR/kept-logs/<namespace>_<pod>.log every half second while it runs: the kubelet removes a Pod's logs
+ * Copies the kubelet's Pod logs ($NODE_DIR/pod-logs/<namespace>_<pod>_<uid>/<container>/<start>.log, one per
+ * start of the container) to $NODE_DIR/kept-logs/<namespace>_<pod>.<start>.log every half second while it runs: the kubelet removes a Pod's logs
  * with the Pod, and a test that deleted one needs them to explain a failure.
  */
 export function keepPodLogs() {
@@ -122,14 +122,19 @@ export function keepPodLogs() {
     for (const pod of readdirSync(source)) {
       const name = pod.split('_').slice(0, 2).join('_');
       for (const container of safeReaddir(join(source, pod))) {
-        const file = join(source, pod, container, '0.log');
-        try {
-          const size = statSync(file).size;
-          if (sizes.get(file) === size) continue;
-          copyFileSync(file, join(kept, `${name}.log`));
-          sizes.set(file, size);
-        } catch {
-          // Removed with its Pod between the listing and the copy: the last copy stands.
+        // One file per start of the container: 0.log, then 1.log after a restart, and so on.
+        for (const log of safeReaddir(join(source, pod, container)).filter((file) =>
+          /^\d+\.log$/.test(file),
+        )) {
+          const file = join(source, pod, container, log);
+          try {
+            const size = statSync(file).size;
+            if (sizes.get(file) === size) continue;
+            copyFileSync(file, join(kept, `${name}.${log}`));
+            sizes.set(file, size);
+          } catch {
+            // Removed with its Pod between the listing and the copy: the last copy stands.
+          }
         }
       }
     }
@@ -137,12 +142,19 @@ export function keepPodLogs() {
   const timer = setInterval(copy, 500);
   return {
     stop: () => clearInterval(timer),
-    /** The last lines a Pod's container wrote (kept after the Pod is gone), for a failure message. */
+    /** The last lines a Pod's containers wrote, every start of them (kept after the Pod is gone), for a failure message. */
     tail(namespace: string, pod: string, lines = 40): string {
       copy();
-      const file = join(kept, `${namespace}_${pod}.log`);
-      if (!existsSync(file)) return `(no log kept for ${namespace}/${pod})`;
-      return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      const starts = safeReaddir(kept)
+        .filter((file) => file.startsWith(`${namespace}_${pod}.`))
+        .sort((a, b) => parseInt(a.split('.').at(-2)!, 10) - parseInt(b.split('.').at(-2)!, 10));
+      if (starts.length === 0) return `(no log kept for ${namespace}/${pod})`;
+      return starts
+        .map((file) => {
+          const text = readFileSync(join(kept, file), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+          return starts.length > 1 ? `(start ${file.split('.').at(-2)})\n${text}` : text;
+        })
+        .join('\n');
     },
   };
 }
