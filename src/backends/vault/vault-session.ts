@@ -3,6 +3,7 @@ import type nodeVault from 'node-vault';
 import type { ControllerMetrics } from '../../metrics/controller-metrics.service.js';
 import { BackendError, sanitizeErrorText, toBackendError } from '../backend-errors.js';
 import type { OutboundAgents } from '../outbound-agents.service.js';
+import { renewalNearMaxTtl, tokenRenewalDueAt } from '../../domain/token-renewal.js';
 import { loadOnce } from '../load-once.js';
 import { vaultTransport } from './vault-transport.js';
 
@@ -41,6 +42,10 @@ export class VaultSession {
   private client: nodeVault.client | undefined;
   private token: string | undefined;
   private expiresAt = 0;
+  /** When the token is due for renewal (see tokenRenewalDueAt). */
+  private renewDueAt = 0;
+  /** The TTL the last login granted: a renewal granting much less means the max TTL is near. */
+  private loginTtlMs = 0;
   private renewable = false;
   private pendingLogin: Promise<void> | undefined;
 
@@ -76,6 +81,7 @@ export class VaultSession {
       if (vaultStatusOf(error) !== 403) throw error;
       this.token = undefined;
       this.expiresAt = 0;
+      this.renewDueAt = 0;
       await this.ensureToken();
       return this.readOnce(path);
     }
@@ -93,8 +99,8 @@ export class VaultSession {
   }
 
   private async ensureToken(): Promise<void> {
+    if (this.token && Date.now() < this.renewDueAt) return;
     const remaining = this.expiresAt - Date.now();
-    if (this.token && remaining > this.options.renewThresholdMs) return;
     this.pendingLogin ??= (
       this.token && this.renewable && remaining > 1000 ? this.renewOrLogin() : this.login()
     ).finally(() => (this.pendingLogin = undefined));
@@ -106,9 +112,9 @@ export class VaultSession {
       const vault = await this.vault();
       const response = (await vault.tokenRenewSelf()) as VaultAuthResponse;
       this.metrics.recordBackendCall('vault', 'renew', 'success');
-      this.adopt(vault, response);
-      // A renewal capped by the token's max TTL leaves less than asked; below the threshold, log in afresh.
-      if (this.expiresAt - Date.now() <= this.options.renewThresholdMs) await this.login();
+      const granted = this.adopt(vault, response);
+      // A renewal capped by the token's max TTL grants less than the login did; under half of it, log in afresh.
+      if (renewalNearMaxTtl(granted, this.loginTtlMs)) await this.login();
     } catch {
       this.metrics.recordBackendCall('vault', 'renew', 'error');
       await this.login();
@@ -134,7 +140,7 @@ export class VaultSession {
         mount_point: mountPoint,
       })) as VaultAuthResponse;
       this.metrics.recordBackendCall('vault', 'login', 'success');
-      this.adopt(vault, response);
+      this.loginTtlMs = this.adopt(vault, response);
     } catch (error) {
       this.metrics.recordBackendCall('vault', 'login', 'error');
       this.token = undefined;
@@ -151,7 +157,8 @@ export class VaultSession {
     }
   }
 
-  private adopt(vault: nodeVault.client, response: VaultAuthResponse): void {
+  /** Takes the token of a login or renewal; returns the TTL granted, in ms. */
+  private adopt(vault: nodeVault.client, response: VaultAuthResponse): number {
     const auth = response.auth;
     if (!auth?.client_token) throw new BackendError('Vault answered a login without a token', true);
     this.token = auth.client_token;
@@ -159,7 +166,10 @@ export class VaultSession {
     this.renewable = auth.renewable === true;
     // A lease of 0 means no expiry (e.g. a root token): check again after an hour.
     const leaseMs = (auth.lease_duration || 3600) * 1000;
-    this.expiresAt = Date.now() + leaseMs;
+    const now = Date.now();
+    this.expiresAt = now + leaseMs;
+    this.renewDueAt = tokenRenewalDueAt(now, leaseMs, this.options.renewThresholdMs);
+    return leaseMs;
   }
 }
 
