@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RefreshScheduler } from './refresh-scheduler.js';
+import { nextDueAt, RefreshScheduler } from './refresh-scheduler.js';
 
 describe('RefreshScheduler', () => {
   it('brings a group due together, one interval later, and spreads groups over the interval', () => {
@@ -79,4 +80,71 @@ describe('RefreshScheduler', () => {
         for (const tick of dueTicks.get(key)!) expect(shortest.has(tick)).toBe(true);
     },
   );
+
+  it('moves a rescheduled key: it is due at its new instant only', () => {
+    let now = 0;
+    const scheduler = new RefreshScheduler(1000, () => now);
+    scheduler.schedule('ns/a', 'g', 1000);
+    scheduler.schedule('ns/b', 'g', 1000);
+    now = 500;
+    scheduler.schedule('ns/a', 'g', 10_000);
+    now = 1000;
+    const due = scheduler.takeDue();
+    expect([...due.values()].flat()).toEqual(['ns/b']);
+    expect(scheduler.size).toBe(1);
+  });
+
+  /** The same decisions made plainly: every key's instant (by nextDueAt), all of them scanned on each take. */
+  class NaiveScheduler {
+    readonly due = new Map<string, { at: number; group: string }>();
+    constructor(private readonly now: () => number) {}
+    schedule(key: string, group: string, intervalMs: number) {
+      this.due.delete(key);
+      if (intervalMs > 0) this.due.set(key, { at: nextDueAt(this.now(), group, intervalMs), group });
+    }
+    takeDue() {
+      const taken = new Map<string, Set<string>>();
+      for (const [key, { at, group }] of this.due) {
+        if (at > this.now()) continue;
+        this.due.delete(key);
+        taken.set(group, (taken.get(group) ?? new Set()).add(key));
+      }
+      return taken;
+    }
+  }
+  const groups = ['g1', 'g2', 'g3', 'secretsManager|us-east-1|'];
+
+  it('takes exactly what a scan of every key would, in any sequence of schedules, removals and ticks', () => {
+    const operation = fc.oneof(
+      fc.record({
+        kind: fc.constant('schedule' as const),
+        key: fc.integer({ min: 0, max: 20 }),
+        group: fc.constantFrom(...groups),
+        intervalMs: fc.constantFrom(0, 1000, 3000, 10_000, 60_000),
+      }),
+      fc.record({ kind: fc.constant('unschedule' as const), key: fc.integer({ min: 0, max: 20 }) }),
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 15_000 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(operation, { maxLength: 200 }), (operations) => {
+        let now = 1_000_000;
+        const scheduler = new RefreshScheduler(10_000, () => now);
+        const naive = new NaiveScheduler(() => now);
+        for (const step of operations) {
+          if (step.kind === 'schedule') {
+            scheduler.schedule(`ns/${step.key}`, step.group, step.intervalMs);
+            naive.schedule(`ns/${step.key}`, step.group, step.intervalMs);
+          } else if (step.kind === 'unschedule') {
+            scheduler.unschedule(`ns/${step.key}`);
+            naive.due.delete(`ns/${step.key}`);
+          } else {
+            now += step.ms;
+            const taken = new Map([...scheduler.takeDue()].map(([group, keys]) => [group, new Set(keys)]));
+            expect(taken).toEqual(naive.takeDue());
+          }
+          expect(scheduler.size).toBe(naive.due.size);
+        }
+      }),
+    );
+  });
 });

@@ -9,7 +9,15 @@
  * the short ones' batch of that tick and costs no call of its own.
  */
 export class RefreshScheduler {
-  private readonly due = new Map<string, { at: number; group: string }>();
+  private readonly entries = new Map<string, { at: number; group: string }>();
+  /**
+   * The keys due at each instant. A group's objects share their instants, so there are few of them, and a tick
+   * looks only at the instants that have come: 50,000 objects on a 1 h interval cost a 200 ms tick nothing,
+   * where walking every key five times a second was most of an idle hour's CPU.
+   */
+  private readonly keysByInstant = new Map<number, Set<string>>();
+  /** The instants of keysByInstant, ascending. */
+  private readonly instants: number[] = [];
 
   constructor(
     private readonly intervalMs: number,
@@ -23,38 +31,71 @@ export class RefreshScheduler {
    * never (the key is not scheduled).
    */
   schedule(key: string, group: string, intervalMs = this.intervalMs): void {
-    if (intervalMs <= 0) {
-      this.due.delete(key);
+    this.unschedule(key);
+    if (intervalMs <= 0) return;
+    const at = nextDueAt(this.now(), group, intervalMs);
+    this.entries.set(key, { at, group });
+    const keys = this.keysByInstant.get(at);
+    if (keys) {
+      keys.add(key);
       return;
     }
-    const now = this.now();
-    // The same absolute offset for every interval: t ≡ offset (mod interval) for each of them.
-    const phase = hash(group) % intervalMs;
-    const at = now - ((((now - phase) % intervalMs) + intervalMs) % intervalMs) + intervalMs;
-    this.due.set(key, { at, group });
+    this.keysByInstant.set(at, new Set([key]));
+    this.instants.splice(insertionIndex(this.instants, at), 0, at);
   }
 
   unschedule(key: string): void {
-    this.due.delete(key);
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    const keys = this.keysByInstant.get(entry.at)!;
+    keys.delete(key);
+    if (keys.size > 0) return;
+    this.keysByInstant.delete(entry.at);
+    this.instants.splice(insertionIndex(this.instants, entry.at), 1);
   }
 
   /** Removes and returns the keys due by now, grouped. */
   takeDue(): Map<string, string[]> {
     const now = this.now();
     const groups = new Map<string, string[]>();
-    for (const [key, { at, group }] of this.due) {
-      if (at > now) continue;
-      this.due.delete(key);
-      const keys = groups.get(group) ?? [];
-      keys.push(key);
-      groups.set(group, keys);
+    let dueInstants = 0;
+    while (dueInstants < this.instants.length && this.instants[dueInstants]! <= now) {
+      const at = this.instants[dueInstants++]!;
+      for (const key of this.keysByInstant.get(at)!) {
+        const { group } = this.entries.get(key)!;
+        this.entries.delete(key);
+        const keys = groups.get(group) ?? [];
+        keys.push(key);
+        groups.set(group, keys);
+      }
+      this.keysByInstant.delete(at);
     }
+    this.instants.splice(0, dueInstants);
     return groups;
   }
 
   get size(): number {
-    return this.due.size;
+    return this.entries.size;
   }
+}
+
+/** The group's next phase after `now`: the same absolute offset for every interval, t ≡ offset (mod interval). */
+export function nextDueAt(now: number, group: string, intervalMs: number): number {
+  const phase = hash(group) % intervalMs;
+  return now - ((((now - phase) % intervalMs) + intervalMs) % intervalMs) + intervalMs;
+}
+
+/** The first index of the ascending `values` whose value is not below `value` (binary search). */
+function insertionIndex(values: readonly number[], value: number): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (values[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** FNV-1a: a stable, well-spread phase per group. */
