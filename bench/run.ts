@@ -149,10 +149,11 @@ async function runOnce(repetition: number) {
     LOG_LEVEL: 'warn',
     KUBE_API_QPS: options['kube-api-qps'],
   };
-  const startController = () =>
+  // Each controller process profiles into a folder of its own: the report reads one profile per folder.
+  const startController = (cpuProfileDir = profileDir) =>
     ControllerProcess.start(controllerEnv, resolve(CONTROLLER_MAIN), [
       ...options['node-flags'].split(' ').filter((flag) => flag !== ''),
-      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []),
     ]);
   let controller = await startController();
   try {
@@ -225,7 +226,8 @@ async function runOnce(repetition: number) {
     let restart: RestartFigures | undefined;
     if (options.restart) {
       await controller.stop();
-      const restarted = await measureRestart(startController, proxy, namespace, {
+      const restartProfileDir = profileDir && `${profileDir}-restart`;
+      const restarted = await measureRestart(() => startController(restartProfileDir), proxy, namespace, {
         // Every object, the late-comer too.
         objects: warmupPlans.length + count + 1,
         longInterval,
