@@ -272,6 +272,49 @@ describe('syncing from Vault (OpenBao) through Kubernetes auth against the real 
     expect((await readExternalSecret(clients, namespace, 'renewed')).status?.status).toBe('SUCCESS');
   });
 
+  it('neither renews nor logs in again while a token is young, even when the threshold is longer than it lives', async () => {
+    // KES's default threshold is three poll intervals: at a 1 h interval 3 h, against a 10 min token. Here an
+    // hour against 60 s tokens: without the cap at half the TTL every read would find the token due and renew it.
+    const otherNamespace = await createTestNamespace('vault-threshold');
+    const longThreshold = await ControllerProcess.start({
+      VAULT_ADDR: process.env.VAULT_ADDR,
+      SERVICE_ACCOUNT_TOKEN_PATH: process.env.ES_VAULT_TOKEN_PATH,
+      DEFAULT_VAULT_MOUNT_POINT: 'kubernetes',
+      POLLER_INTERVAL_MILLISECONDS: String(POLL_MS),
+      VAULT_TOKEN_RENEW_THRESHOLD: '3600',
+      WATCHED_NAMESPACES: otherNamespace,
+    });
+    try {
+      await longThreshold.waitHealthy('/readyz');
+      const loginsBefore = auditedForRole('auth/kubernetes/login', 'es-minute');
+      const renewalsBefore = auditedForRole('auth/token/renew-self', 'es-minute');
+      const readsBefore = auditedForRole(`secret/data/${id}/shared`, 'es-minute');
+      await createExternalSecret(clients, otherNamespace, {
+        metadata: { name: 'long-threshold' },
+        spec: {
+          backendType: 'vault',
+          vaultRole: 'es-minute',
+          data: [{ key: `secret/data/${id}/shared`, name: 'v', property: 'value' }],
+        },
+      });
+      await eventually('Secret long-threshold', async () =>
+        (await readSecretData(clients, otherNamespace, 'long-threshold'))?.data.v === 'shared'
+          ? true
+          : undefined,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 9000));
+      // Several refresh reads on one token, not one of them a renewal (the token is due at 30 s).
+      expect(auditedForRole(`secret/data/${id}/shared`, 'es-minute') - readsBefore).toBeGreaterThanOrEqual(4);
+      expect(auditedForRole('auth/token/renew-self', 'es-minute') - renewalsBefore).toBe(0);
+      expect(auditedForRole('auth/kubernetes/login', 'es-minute') - loginsBefore).toBe(1);
+      expect((await readExternalSecret(clients, otherNamespace, 'long-threshold')).status?.status).toBe(
+        'SUCCESS',
+      );
+    } finally {
+      await longThreshold.stop();
+    }
+  });
+
   it('survives OpenBao going away and coming back re-bootstrapped', async () => {
     expect(await value('kv1-shapes', 'user')).toBe('v1-user');
     await stopOpenBao();

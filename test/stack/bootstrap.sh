@@ -84,6 +84,8 @@ role_for_controller my-kubernetes-vault-mount-point my-vault-role 10m 1h
 role_for_controller kubernetes es-short-ttl 4s 4s
 # Short tokens that may be renewed for an hour, for the renewal test.
 role_for_controller kubernetes es-renewable 6s 1h
+# A minute's tokens, against a renewal threshold of an hour: the threshold test.
+role_for_controller kubernetes es-minute 60s 1h
 # A role bound to another ServiceAccount: login with the controller's token is denied.
 bao POST auth/kubernetes/role/es-other-sa '{"bound_service_account_names":["someone-else"],
   "bound_service_account_namespaces":["es-system"],"token_policies":["es-read"]}' >/dev/null
