@@ -74,9 +74,11 @@ describe('spec.refreshInterval', () => {
     const sharedReads = readsIn(proxy, 'us-east-1');
     expect(sharedReads).toBeGreaterThanOrEqual(4);
     expect(sharedReads).toBeLessThanOrEqual(6);
-    // 0: never read again; unset: the controller's 10-minute interval.
+    // 0: never read again. Unset: the controller's 10-minute interval, whose first refresh falls at the
+    // identity's phase, anywhere within one interval after the first sync (so it may fall in these 10 s, as it
+    // did once in CI): at most that one read, against five at the 2 s interval.
     expect(readsIn(proxy, 'eu-west-1')).toBe(0);
-    expect(readsIn(proxy, 'eu-central-1')).toBe(0);
+    expect(readsIn(proxy, 'eu-central-1')).toBeLessThanOrEqual(1);
 
     // A change reaches the 2 s object within its interval; the 0 one keeps its value until something syncs it.
     await putSecret(shared, 'two');
