@@ -23,6 +23,15 @@ import {
 } from '../support/vault.js';
 
 const POLL_MS = 1500;
+
+/** A controller that logs in to the stack's OpenBao at auth/kubernetes with the test ServiceAccount's token. */
+const startVaultController = (settings: NodeJS.ProcessEnv) =>
+  ControllerProcess.start({
+    VAULT_ADDR: process.env.VAULT_ADDR,
+    SERVICE_ACCOUNT_TOKEN_PATH: process.env.ES_VAULT_TOKEN_PATH,
+    DEFAULT_VAULT_MOUNT_POINT: 'kubernetes',
+    ...settings,
+  });
 const ROLE = 'iam.amazonaws.com/permitted';
 const seed = readYamlDocuments<ExternalSecretObject>(
   new URL('../fixtures/seed-examples.yaml', import.meta.url),
@@ -51,10 +60,7 @@ describe('syncing from Vault (OpenBao) through Kubernetes auth against the real 
   beforeAll(async () => {
     namespace = await createTestNamespace('vault');
     await seedVault();
-    controller = await ControllerProcess.start({
-      VAULT_ADDR: process.env.VAULT_ADDR,
-      SERVICE_ACCOUNT_TOKEN_PATH: process.env.ES_VAULT_TOKEN_PATH,
-      DEFAULT_VAULT_MOUNT_POINT: 'kubernetes',
+    controller = await startVaultController({
       DEFAULT_VAULT_ROLE: 'es-controller',
       POLLER_INTERVAL_MILLISECONDS: String(POLL_MS),
       WATCHED_NAMESPACES: namespace,
@@ -204,10 +210,7 @@ describe('syncing from Vault (OpenBao) through Kubernetes auth against the real 
     current.metadata!.annotations = { [ROLE]: 'reader' };
     await clients.core.replaceNamespace({ name: policed, body: current });
     // A second controller watching only this namespace.
-    const second = await ControllerProcess.start({
-      VAULT_ADDR: process.env.VAULT_ADDR,
-      SERVICE_ACCOUNT_TOKEN_PATH: process.env.ES_VAULT_TOKEN_PATH,
-      DEFAULT_VAULT_MOUNT_POINT: 'kubernetes',
+    const second = await startVaultController({
       WATCHED_NAMESPACES: policed,
     });
     try {
@@ -276,10 +279,7 @@ describe('syncing from Vault (OpenBao) through Kubernetes auth against the real 
     // KES's default threshold is three poll intervals: at a 1 h interval 3 h, against a 10 min token. Here an
     // hour against 60 s tokens: without the cap at half the TTL every read would find the token due and renew it.
     const otherNamespace = await createTestNamespace('vault-threshold');
-    const longThreshold = await ControllerProcess.start({
-      VAULT_ADDR: process.env.VAULT_ADDR,
-      SERVICE_ACCOUNT_TOKEN_PATH: process.env.ES_VAULT_TOKEN_PATH,
-      DEFAULT_VAULT_MOUNT_POINT: 'kubernetes',
+    const longThreshold = await startVaultController({
       POLLER_INTERVAL_MILLISECONDS: String(POLL_MS),
       VAULT_TOKEN_RENEW_THRESHOLD: '3600',
       WATCHED_NAMESPACES: otherNamespace,
