@@ -71,8 +71,12 @@ export class ControllerMetrics {
     buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
   });
 
-  /** Backends each object's series carry, so that a deleted object's series can be removed. */
-  private readonly backendsByObject = new Map<string, Set<string>>();
+  /**
+   * The last sync state of each object's series, by backend: it tells which series to remove when the object is
+   * deleted, and spares an unchanged refresh the two state gauges (prom-client sorts and hashes the labels of
+   * every `set`, and nearly every refresh of a healthy object leaves its state as it was).
+   */
+  private readonly statesByObject = new Map<string, Map<string, number>>();
 
   recordSync(
     name: string,
@@ -82,15 +86,22 @@ export class ControllerMetrics {
     seconds: number,
   ): void {
     const key = `${namespace}/${name}`;
-    const backends = this.backendsByObject.get(key) ?? new Set<string>();
-    backends.add(backend);
-    this.backendsByObject.set(key, backends);
-    this.syncCalls.inc({ name, namespace, backend, status: outcome });
-    this.legacySyncCalls.inc({ name, namespace, backend, status: outcome });
+    let states = this.statesByObject.get(key);
+    if (!states) {
+      states = new Map();
+      this.statesByObject.set(key, states);
+    }
+    const callLabels = { name, namespace, backend, status: outcome };
+    this.syncCalls.inc(callLabels);
+    this.legacySyncCalls.inc(callLabels);
+    const objectLabels = { name, namespace, backend };
     const state = outcome === 'success' ? 1 : -1;
-    this.lastSyncState.set({ name, namespace, backend }, state);
-    this.legacyLastState.set({ name, namespace, backend }, state);
-    if (outcome === 'success') this.lastSuccess.set({ name, namespace, backend }, Date.now() / 1000);
+    if (states.get(backend) !== state) {
+      states.set(backend, state);
+      this.lastSyncState.set(objectLabels, state);
+      this.legacyLastState.set(objectLabels, state);
+    }
+    if (outcome === 'success') this.lastSuccess.set(objectLabels, Date.now() / 1000);
     this.syncDuration.observe({ backend }, seconds);
   }
 
@@ -110,7 +121,7 @@ export class ControllerMetrics {
   /** Drops every series of a deleted ExternalSecret (KES kept them forever). */
   forgetExternalSecret(name: string, namespace: string): void {
     const key = `${namespace}/${name}`;
-    for (const backend of this.backendsByObject.get(key) ?? []) {
+    for (const backend of this.statesByObject.get(key)?.keys() ?? []) {
       for (const gauge of [this.lastSyncState, this.legacyLastState, this.lastSuccess]) {
         gauge.remove({ name, namespace, backend });
       }
@@ -118,6 +129,6 @@ export class ControllerMetrics {
         for (const status of ['success', 'error']) counter.remove({ name, namespace, backend, status });
       }
     }
-    this.backendsByObject.delete(key);
+    this.statesByObject.delete(key);
   }
 }
