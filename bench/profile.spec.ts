@@ -1,5 +1,10 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { transformSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { placeOf, summarizeProfile, type CpuProfile } from './profile.js';
+import { BundleFrames, placeOf, summarizeProfile, type CpuProfile } from './profile.js';
 
 const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
 const DIST = 'file:///app/dist';
@@ -33,6 +38,8 @@ describe('placeOf', () => {
     ['node:internal/http2/core', 'x', 'node:http2'],
     ['node:_http_client', 'x', 'node:_http_client'],
     [`${DIST}/backends/aws/parameter-store.backend.js`, 'x', 'src/backends/aws'],
+    ['file:///app/src/sync/work-queue.ts', 'x', 'src/sync'],
+    [`${MODULES}/@kubernetes/client-node/src/watch.ts`, 'x', '@kubernetes/client-node'],
     ['', '(garbage collector)', '(garbage collector)'],
     ['', 'parse', '(native)'],
   ])('%s is %s', (url, name, expected) => expect(placeOf(url, name)).toBe(expected));
@@ -56,5 +63,69 @@ describe('summarizeProfile', () => {
     const total = summary.places.reduce((sum, { ms }) => sum + ms, 0);
     expect(total).toBeCloseTo(0.5);
     expect(summary.places[0]).toEqual({ name: '@smithy/*', ms: 0.3, percent: 60 });
+  });
+});
+
+describe('BundleFrames', () => {
+  // A chunk as the bundle step writes one: minified, its external map pointing back at the TypeScript source.
+  const root = mkdtempSync(join(tmpdir(), 'bundle-frames-'));
+  mkdirSync(join(root, 'dist', 'bundle'), { recursive: true });
+  const source = [
+    'export function first(items: number[]): number {',
+    '  return items[0] ?? 0;',
+    '}',
+    'export function pump(queue: number[]): number {',
+    '  let total = 0;',
+    '  while (queue.length > 0) total += queue.pop()!;',
+    '  return total;',
+    '}',
+  ].join('\n');
+  const { code, map } = transformSync(source, {
+    loader: 'ts',
+    format: 'esm',
+    // Minified as the bundle is, names kept so that the test can find `pump` in the output.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: 'external',
+    sourcefile: '../../src/sync/work-queue.ts',
+  });
+  const chunk = join(root, 'dist', 'bundle', 'chunk-TEST.mjs');
+  writeFileSync(chunk, code);
+  writeFileSync(`${chunk}.map`, map);
+  const url = pathToFileURL(chunk).href;
+  // Where the minified `pump` is; V8 counts from 0, as the map does.
+  const lines = code.split('\n');
+  const lineNumber = lines.findIndex((line) => line.includes('function pump'));
+  const columnNumber = lines[lineNumber]!.indexOf('function pump');
+
+  it('maps a bundle frame to its TypeScript source, line and function', () => {
+    const frame = new BundleFrames().resolve({ functionName: 'u', url, lineNumber, columnNumber });
+    expect(frame.url).toBe(pathToFileURL(join(root, 'src', 'sync', 'work-queue.ts')).href);
+    expect(frame.lineNumber + 1).toBe(4);
+    expect(placeOf(frame.url, frame.functionName)).toBe('src/sync');
+  });
+
+  it('keeps frames outside the bundle, and bundle frames without a map, as they are', () => {
+    const frames = new BundleFrames();
+    const builtIn = { functionName: 'emit', url: 'node:events', lineNumber: 488, columnNumber: 3 };
+    expect(frames.resolve(builtIn)).toEqual(builtIn);
+    const unmapped = { functionName: 'x', url: pathToFileURL(join(root, 'none.mjs')).href, lineNumber: 0 };
+    expect(frames.resolve(unmapped)).toEqual(unmapped);
+  });
+
+  it("names the controller's own functions by their source in the summary", () => {
+    const bundled: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)'), children: [2] },
+        { id: 2, callFrame: { functionName: 'u', url, lineNumber, columnNumber } },
+      ],
+      startTime: 0,
+      endTime: 300,
+      samples: [2, 2, 2],
+      timeDeltas: [100, 100, 100],
+    };
+    const summary = summarizeProfile(bundled, 0, 1000);
+    expect(summary.places.map(({ name }) => name)).toEqual(['src/sync']);
+    expect(summary.ownInclusive[0]!.name).toMatch(/ src\/sync\/work-queue\.ts:4$/);
   });
 });

@@ -4,14 +4,16 @@
  * measured idle window count. The window is read from the monotonic clock, which the benchmark and the
  * controller share (V8's profile timestamps and `process.hrtime` are both CLOCK_MONOTONIC on Linux).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The parts of V8's `.cpuprofile` JSON this reads. */
 export interface CpuProfile {
   nodes: Array<{
     id: number;
-    callFrame: { functionName: string; url: string; lineNumber: number };
+    callFrame: CallFrame;
     children?: number[];
   }>;
   /** Microseconds of the monotonic clock. */
@@ -19,6 +21,50 @@ export interface CpuProfile {
   endTime: number;
   samples: number[];
   timeDeltas: number[];
+}
+
+/** Where a sample's function is: V8 counts lines and columns from 0. */
+export interface CallFrame {
+  readonly functionName: string;
+  readonly url: string;
+  readonly lineNumber: number;
+  readonly columnNumber?: number;
+}
+
+/**
+ * The controller runs as a bundle (`dist/bundle/*.mjs`, minified chunks): a frame there is mapped through the
+ * chunk's external source map to the TypeScript source or the package file it came from, and takes the
+ * source's function name, so that a profile says `pump src/sync/work-queue.ts:116`, not `chunk-X.mjs:215`.
+ * Frames elsewhere, and frames no map covers, are kept as they are.
+ */
+export class BundleFrames {
+  private readonly maps = new Map<string, SourceMap | undefined>();
+
+  resolve(frame: CallFrame): CallFrame {
+    if (!frame.url.startsWith('file://') || !frame.url.endsWith('.mjs')) return frame;
+    const map = this.mapOf(frame.url);
+    const entry = map?.findEntry(frame.lineNumber, frame.columnNumber ?? 0);
+    if (!entry || !('originalSource' in entry)) return frame;
+    // Node.js also gives the name the source has there (which @types/node's SourceMapping does not declare).
+    const { name } = entry as { name?: string };
+    return {
+      functionName: name ?? frame.functionName,
+      url: new URL(entry.originalSource, frame.url).href,
+      lineNumber: entry.originalLine,
+      columnNumber: entry.originalColumn,
+    };
+  }
+
+  private mapOf(url: string): SourceMap | undefined {
+    if (!this.maps.has(url)) {
+      const file = `${fileURLToPath(url)}.map`;
+      this.maps.set(
+        url,
+        existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8')) as never) : undefined,
+      );
+    }
+    return this.maps.get(url);
+  }
 }
 
 export interface ProfileEntry {
@@ -50,7 +96,8 @@ export function placeOf(url: string, functionName: string): string {
     return name;
   }
   if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/')[0]!;
-  const source = /\/dist\/(.+?)\/[^/]+\.js$/.exec(url);
+  // The controller's own code: its TypeScript source (a bundle frame, mapped) or tsc's output under dist/.
+  const source = /\/(?:src|dist)\/(.+?)\/[^/]+\.[jt]s$/.exec(url);
   if (source) return `src/${source[1]}`;
   return url.replace(/^file:\/\//, '');
 }
@@ -58,8 +105,11 @@ export function placeOf(url: string, functionName: string): string {
 const shortUrl = (url: string) =>
   url
     .replace(/^file:\/\/.*\/node_modules\//, '')
-    .replace(/^file:\/\/.*\/dist\//, 'src/')
+    .replace(/^file:\/\/.*?\/(?:src|dist)\//, 'src/')
     .replace(/^node:/, '');
+
+/** The controller's own code: its sources (or tsc's output), not a package's and not Node.js's. */
+const isOwnCode = (url: string) => /\/(?:src|dist)\//.test(url) && !/node_modules/.test(url);
 
 /** Self and own-code inclusive time of the samples in [fromUs, toUs], as tables of the top `top` entries. */
 export function summarizeProfile(
@@ -67,8 +117,11 @@ export function summarizeProfile(
   fromUs: number,
   toUs: number,
   top = 25,
+  frames = new BundleFrames(),
 ): ProfileSummary {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const byId = new Map(
+    profile.nodes.map((node) => [node.id, { ...node, callFrame: frames.resolve(node.callFrame) }]),
+  );
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
 
@@ -94,7 +147,7 @@ export function summarizeProfile(
     const seen = new Set<string>();
     for (let id: number | undefined = node.id; id !== undefined; id = parentOf.get(id)) {
       const frame = byId.get(id)!.callFrame;
-      if (!/\/dist\//.test(frame.url) || /node_modules/.test(frame.url)) continue;
+      if (!isOwnCode(frame.url)) continue;
       const own = `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
       if (seen.has(own)) continue;
       seen.add(own);
