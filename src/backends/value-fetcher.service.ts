@@ -38,9 +38,47 @@ interface CachedValue {
   readonly fetchedAt: number;
 }
 
-interface Waiter {
-  resolve(value: RemoteValue | Error): void;
-  reject(error: unknown): void;
+/**
+ * One `fetch` waiting for the values of its keys: one promise however many keys it waits for. A refresh tick's
+ * prefetch asks for thousands, and a promise (with its callbacks) per key was garbage that lived as long as the
+ * identity's calls, long enough to be promoted to the old generation and collected there by full collections.
+ * The first whole-backend failure rejects it; answers after that are ignored.
+ */
+class Waiter {
+  private remaining = 0;
+  private settled = false;
+  private resolveAll!: () => void;
+  private rejectAll!: (error: unknown) => void;
+  readonly done = new Promise<void>((resolve, reject) => {
+    this.resolveAll = resolve;
+    this.rejectAll = reject;
+  });
+
+  constructor(private readonly results: Map<string, RemoteValue | Error>) {}
+
+  get waiting(): boolean {
+    return this.remaining > 0;
+  }
+
+  /** One more key this waiter needs an answer for. */
+  expect(): void {
+    this.remaining++;
+  }
+
+  resolve(key: string, value: RemoteValue | Error): void {
+    if (this.settled) return;
+    this.results.set(key, value);
+    if (--this.remaining === 0) {
+      this.settled = true;
+      this.resolveAll();
+    }
+  }
+
+  reject(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.rejectAll(error);
+  }
 }
 
 const isValue = (value: RemoteValue | Error): value is RemoteValue => !(value instanceof Error);
@@ -103,21 +141,20 @@ export class ValueFetcher {
       else if (flight && flight.startedAt >= freshAfter) joins.set(key, flight);
       else calls.set(key, request);
     }
-    // Decided before any promise exists: a request that would need a call of a backend that just failed as a
-    // whole is refused at once (the call rate falls while it recovers), and nothing is left waiting unobserved.
+    // Decided before anyone waits: a request that would need a call of a backend that just failed as a whole is
+    // refused at once (the call rate falls while it recovers), and nothing is left waiting unobserved.
     const pause = this.backoff.get(identity.cacheKey);
     if (calls.size > 0 && pause !== undefined && pause.until > Date.now()) throw pause.error;
-    const waiting = [
-      ...[...joins].map(([key, flight]) =>
-        new Promise<RemoteValue | Error>((resolve, reject) => flight.waiters.push({ resolve, reject })).then(
-          (value) => void results.set(key, value),
-        ),
-      ),
-      ...[...calls].map(([key, request]) =>
-        this.enqueue(backend, identity, key, request).then((value) => void results.set(key, value)),
-      ),
-    ];
-    await Promise.all(waiting);
+    const waiter = new Waiter(results);
+    for (const flight of joins.values()) {
+      waiter.expect();
+      flight.waiters.push(waiter);
+    }
+    for (const [key, request] of calls) {
+      waiter.expect();
+      this.enqueue(backend, identity, key, request, waiter);
+    }
+    if (waiter.waiting) await waiter.done;
     return results;
   }
 
@@ -139,18 +176,22 @@ export class ValueFetcher {
     return values;
   }
 
-  private enqueue(backend: SecretBackend, identity: BackendIdentity, key: string, request: RemoteRequest) {
-    return new Promise<RemoteValue | Error>((resolve, reject) => {
-      let batch = this.pending.get(identity.cacheKey);
-      if (!batch) {
-        batch = { backend, identity, requests: new Map() };
-        this.pending.set(identity.cacheKey, batch);
-      }
-      const entry = batch.requests.get(key) ?? { request, waiters: [] };
-      entry.waiters.push({ resolve, reject });
-      batch.requests.set(key, entry);
-      this.flushTimer ??= setTimeout(() => this.flush(), COALESCE_WINDOW_MS);
-    });
+  private enqueue(
+    backend: SecretBackend,
+    identity: BackendIdentity,
+    key: string,
+    request: RemoteRequest,
+    waiter: Waiter,
+  ): void {
+    let batch = this.pending.get(identity.cacheKey);
+    if (!batch) {
+      batch = { backend, identity, requests: new Map() };
+      this.pending.set(identity.cacheKey, batch);
+    }
+    const entry = batch.requests.get(key) ?? { request, waiters: [] };
+    entry.waiters.push(waiter);
+    batch.requests.set(key, entry);
+    this.flushTimer ??= setTimeout(() => this.flush(), COALESCE_WINDOW_MS);
   }
 
   private flush(): void {
@@ -200,7 +241,7 @@ export class ValueFetcher {
           // A slower, older read that lands late must not replace a newer value.
           if ((cached?.fetchedAt ?? -Infinity) <= startedAt)
             this.cache.set(entry, { value, fetchedAt: startedAt });
-          for (const waiter of waiters) waiter.resolve(value);
+          for (const waiter of waiters) waiter.resolve(key, value);
         }
         // Synchronously after the waiters were settled: nobody can join a flight that has landed.
         if (this.inFlight.get(entry)?.waiters === waiters) this.inFlight.delete(entry);
