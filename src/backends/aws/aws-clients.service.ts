@@ -25,12 +25,6 @@ export interface AwsIdentity extends BackendIdentity {
 const CREDENTIAL_REFRESH_MARGIN_MS = 5 * 60_000;
 const CREDENTIAL_REFRESH_MARGIN_SHARE = 0.25;
 const ROLE_SESSION_NAME = CONTROLLER_NAME;
-/**
- * Every client resolves its middleware stack once per command class, not once per call: the controller never
- * adds middleware to a command or a client after its first call (the one case the SDK warns about), and the
- * per-call resolution (cloning and sorting the client's whole stack) was a tenth of what an idle cycle allocated.
- */
-const CACHED_MIDDLEWARE = { cacheMiddleware: true } as const;
 
 /**
  * AWS clients and credentials, built once per (service, region, role) and reused: STS AssumeRole runs once
@@ -100,7 +94,6 @@ export class AwsClients {
       maxAttempts: 3,
       retryMode: 'standard',
       requestHandler: this.requestHandler(),
-      ...CACHED_MIDDLEWARE,
     };
   }
 
@@ -217,7 +210,6 @@ export function stsClientOptions<Handler>(
     requestHandler,
     maxAttempts: 3,
     retryMode: 'standard',
-    ...CACHED_MIDDLEWARE,
     ...(endpoint ? { endpoint } : { useGlobalEndpoint: aws.stsEndpointType === 'legacy' }),
   };
 }
