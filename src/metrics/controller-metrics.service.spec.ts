@@ -4,9 +4,7 @@ import { ControllerMetrics } from './controller-metrics.service.js';
 
 /** The value of one series in the default registry's exposition, or undefined when the series is absent. */
 async function seriesValue(name: string, labels: string): Promise<number | undefined> {
-  const line = (await register.metrics())
-    .split('\n')
-    .find((text) => text.startsWith(`${name}{${labels}} `));
+  const line = (await register.metrics()).split('\n').find((text) => text.startsWith(`${name}{${labels}} `));
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
