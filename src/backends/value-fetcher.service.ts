@@ -45,7 +45,6 @@ interface CachedValue {
  * The first whole-backend failure rejects it; answers after that are ignored.
  */
 class Waiter {
-  private remaining = 0;
   private settled = false;
   private resolveAll!: () => void;
   private rejectAll!: (error: unknown) => void;
@@ -54,16 +53,11 @@ class Waiter {
     this.rejectAll = reject;
   });
 
-  constructor(private readonly results: Map<string, RemoteValue | Error>) {}
-
-  get waiting(): boolean {
-    return this.remaining > 0;
-  }
-
-  /** One more key this waiter needs an answer for. */
-  expect(): void {
-    this.remaining++;
-  }
+  /** Waits for `remaining` keys (at least one), whose answers go into `results`. */
+  constructor(
+    private readonly results: Map<string, RemoteValue | Error>,
+    private remaining: number,
+  ) {}
 
   resolve(key: string, value: RemoteValue | Error): void {
     if (this.settled) return;
@@ -145,16 +139,11 @@ export class ValueFetcher {
     // refused at once (the call rate falls while it recovers), and nothing is left waiting unobserved.
     const pause = this.backoff.get(identity.cacheKey);
     if (calls.size > 0 && pause !== undefined && pause.until > Date.now()) throw pause.error;
-    const waiter = new Waiter(results);
-    for (const flight of joins.values()) {
-      waiter.expect();
-      flight.waiters.push(waiter);
-    }
-    for (const [key, request] of calls) {
-      waiter.expect();
-      this.enqueue(backend, identity, key, request, waiter);
-    }
-    if (waiter.waiting) await waiter.done;
+    if (joins.size + calls.size === 0) return results;
+    const waiter = new Waiter(results, joins.size + calls.size);
+    for (const flight of joins.values()) flight.waiters.push(waiter);
+    for (const [key, request] of calls) this.enqueue(backend, identity, key, request, waiter);
+    await waiter.done;
     return results;
   }
 
