@@ -35,9 +35,8 @@ EXPOSE 3001
 # this took resident memory from 586 to 233 MiB for about 2.5 CPU seconds more per 10 s refresh cycle. In that
 # mode every full collection is a memory-reducing one, after which V8 lets the old generation grow by only 10 %
 # before the next: at 1,000 objects two full collections per 10 s cycle. --heap-growing-percent=30 sets the
-# growth V8's conservative mode uses, 30 %: a few MiB more, a full collection every few cycles (README "Memory").
-# glibc's malloc hands blocks of 32 KiB and more to mmap, so that
-# the memory V8 borrows while compiling at start-up goes back to the system, and keeps one arena for all
-# threads (README "Memory").
+# growth V8's conservative mode uses: 2 MiB more, a full collection every few cycles (README "What an idle
+# cycle allocates"). glibc's malloc hands blocks of 32 KiB and more to mmap, so that the memory V8 borrows
+# while compiling at start-up goes back to the system, and keeps one arena for all threads (README "Memory").
 ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768:glibc.malloc.arena_max=1
 ENTRYPOINT ["node", "--optimize-for-size", "--heap-growing-percent=30", "dist/bundle/main.mjs"]
