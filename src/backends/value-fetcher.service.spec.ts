@@ -73,18 +73,26 @@ describe('ValueFetcher', () => {
     expect(changed).toEqual({ type: 'text', text: 'v2' });
   });
 
-  it('peeks at cached values only when every one is fresh enough, without a call', async () => {
+  it('tells whether the cache holds the very values expected, fresh enough, without a call', async () => {
     const { backend, state } = fakeBackend();
     const fetcher = new ValueFetcher({ pollerIntervalMs: 1000 } as ControllerConfig);
     const before = Date.now();
-    expect(fetcher.peek(identity, [key('a')], before)).toBeUndefined();
+    expect(fetcher.holdsUnchanged(identity, [key('a')], [{ type: 'text', text: 'v' }], before)).toBe(false);
     const values = await fetcher.fetch(backend, identity, [key('a'), key('b')], before);
-    expect(fetcher.peek(identity, [key('b'), key('a')], before)).toEqual([
-      values.get(requestKey(key('b'))),
-      values.get(requestKey(key('a'))),
-    ]);
-    expect(fetcher.peek(identity, [key('a'), key('c')], before)).toBeUndefined();
-    expect(fetcher.peek(identity, [key('a')], Date.now() + 1000)).toBeUndefined();
+    const a = values.get(requestKey(key('a')))!;
+    const b = values.get(requestKey(key('b')))!;
+    // Each row: the requests, the values expected for them, how fresh they must be, and the answer.
+    const rows: Array<[RemoteRequest[], Array<RemoteValue | Error>, number, boolean]> = [
+      [[key('b'), key('a')], [b, a], before, true],
+      [[key('a'), key('b')], [b, a], before, false],
+      // Equal bytes in another object: not what the quiet sync saw.
+      [[key('a')], [{ ...(a as RemoteValue) }], before, false],
+      [[key('a'), key('c')], [a, a], before, false],
+      [[key('a')], [a], Date.now() + 1000, false],
+      [[], [], before, true],
+    ];
+    for (const [requests, expected, freshAfter, holds] of rows)
+      expect(fetcher.holdsUnchanged(identity, requests, expected, freshAfter)).toBe(holds);
     expect(state.calls).toBe(1);
   });
 

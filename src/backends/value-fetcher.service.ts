@@ -33,9 +33,10 @@ export function planCalls(
   return calls;
 }
 
+/** Updated in place when a refresh reads the key again: one object per key, not one per key and cycle. */
 interface CachedValue {
-  readonly value: RemoteValue | Error;
-  readonly fetchedAt: number;
+  value: RemoteValue | Error;
+  fetchedAt: number;
 }
 
 /**
@@ -77,19 +78,51 @@ class Waiter {
 
 const isValue = (value: RemoteValue | Error): value is RemoteValue => !(value instanceof Error);
 
-/** Cache and in-flight entries are per identity: a namespace never reads through a role it was not permitted. */
-const entryKey = (identity: BackendIdentity, key: string) => `${identity.cacheKey}\u0000${key}`;
+/**
+ * Entries by identity, then by request key: a namespace never reads through a role it was not permitted. Two
+ * levels, not one map of joined keys, so a lookup builds no string.
+ */
+class ByIdentity<V> {
+  private readonly maps = new Map<string, Map<string, V>>();
 
-/** A value being fetched now, and who waits for it. */
-interface InFlight {
-  readonly startedAt: number;
+  get(identity: BackendIdentity, key: string): V | undefined {
+    return this.maps.get(identity.cacheKey)?.get(key);
+  }
+
+  set(identity: BackendIdentity, key: string, value: V): void {
+    let map = this.maps.get(identity.cacheKey);
+    if (!map) {
+      map = new Map();
+      this.maps.set(identity.cacheKey, map);
+    }
+    map.set(key, value);
+  }
+
+  delete(identity: BackendIdentity, key: string): void {
+    this.maps.get(identity.cacheKey)?.delete(key);
+  }
+
+  /** Removes the entries `drop` says to, and identities left with none. */
+  deleteWhere(drop: (value: V) => boolean): void {
+    for (const [identityKey, map] of this.maps) {
+      for (const [key, value] of map) if (drop(value)) map.delete(key);
+      if (map.size === 0) this.maps.delete(identityKey);
+    }
+  }
+}
+
+/** A request gathered into a batch, and who waits for it; while its call runs, also the in-flight entry. */
+interface PendingRequest {
+  readonly request: RemoteRequest;
   readonly waiters: Waiter[];
+  /** When its call started (set when the batch runs). */
+  startedAt: number;
 }
 
 interface PendingBatch {
   readonly backend: SecretBackend;
   readonly identity: BackendIdentity;
-  readonly requests: Map<string, { request: RemoteRequest; waiters: Waiter[] }>;
+  readonly requests: Map<string, PendingRequest>;
 }
 
 /**
@@ -103,9 +136,9 @@ interface PendingBatch {
  */
 @Injectable()
 export class ValueFetcher {
-  private readonly cache = new Map<string, CachedValue>();
+  private readonly cache = new ByIdentity<CachedValue>();
   private readonly pending = new Map<string, PendingBatch>();
-  private readonly inFlight = new Map<string, InFlight>();
+  private readonly inFlight = new ByIdentity<PendingRequest>();
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Map<string, { until: number; failures: number; error: BackendError }>();
 
@@ -122,15 +155,14 @@ export class ValueFetcher {
     freshAfter: number,
   ): Promise<Map<string, RemoteValue | Error>> {
     const results = new Map<string, RemoteValue | Error>();
-    const joins = new Map<string, InFlight>();
+    const joins = new Map<string, PendingRequest>();
     const calls = new Map<string, RemoteRequest>();
     for (const request of requests) {
       const key = requestKey(request);
       // A prefetch asks for thousands of keys: each is looked up once, in maps.
       if (results.has(key) || calls.has(key) || joins.has(key)) continue;
-      const entry = entryKey(identity, key);
-      const cached = this.cache.get(entry);
-      const flight = this.inFlight.get(entry);
+      const cached = this.cache.get(identity, key);
+      const flight = this.inFlight.get(identity, key);
       if (cached && cached.fetchedAt >= freshAfter) results.set(key, cached.value);
       else if (flight && flight.startedAt >= freshAfter) joins.set(key, flight);
       else calls.set(key, request);
@@ -148,21 +180,21 @@ export class ValueFetcher {
   }
 
   /**
-   * The cached values of the requests, in their order, when every one was fetched no earlier than `freshAfter`
-   * (else undefined): no call, no promise, for a reconcile that only needs to know whether anything changed.
+   * Whether the cache holds, for every request, the very value object in `expected` (same index), fetched no
+   * earlier than `freshAfter`: no call, no promise and no allocation for a reconcile that only needs to know
+   * whether anything changed. A byte-identical answer is kept as the cached object, so "same" is `===`.
    */
-  peek(
+  holdsUnchanged(
     identity: BackendIdentity,
     requests: readonly RemoteRequest[],
+    expected: ReadonlyArray<RemoteValue | Error>,
     freshAfter: number,
-  ): Array<RemoteValue | Error> | undefined {
-    const values: Array<RemoteValue | Error> = [];
-    for (const request of requests) {
-      const cached = this.cache.get(entryKey(identity, requestKey(request)));
-      if (!cached || cached.fetchedAt < freshAfter) return undefined;
-      values.push(cached.value);
+  ): boolean {
+    for (let index = 0; index < requests.length; index++) {
+      const cached = this.cache.get(identity, requestKey(requests[index]!));
+      if (!cached || cached.fetchedAt < freshAfter || cached.value !== expected[index]) return false;
     }
-    return values;
+    return true;
   }
 
   private enqueue(
@@ -177,7 +209,7 @@ export class ValueFetcher {
       batch = { backend, identity, requests: new Map() };
       this.pending.set(identity.cacheKey, batch);
     }
-    const entry = batch.requests.get(key) ?? { request, waiters: [] };
+    const entry = batch.requests.get(key) ?? { request, waiters: [], startedAt: 0 };
     entry.waiters.push(waiter);
     batch.requests.set(key, entry);
     this.flushTimer ??= setTimeout(() => this.flush(), COALESCE_WINDOW_MS);
@@ -199,8 +231,10 @@ export class ValueFetcher {
    */
   private async run({ backend, identity, requests }: PendingBatch): Promise<void> {
     const startedAt = Date.now();
-    for (const [key, { waiters }] of requests)
-      this.inFlight.set(entryKey(identity, key), { startedAt, waiters });
+    for (const [key, entry] of requests) {
+      entry.startedAt = startedAt;
+      this.inFlight.set(identity, key, entry);
+    }
     const calls = planCalls(
       backend,
       [...requests.values()].map((entry) => entry.request),
@@ -212,15 +246,15 @@ export class ValueFetcher {
     ) => {
       for (const request of call) {
         const key = requestKey(request);
-        const entry = entryKey(identity, key);
-        const { waiters } = requests.get(key)!;
+        const pending = requests.get(key)!;
+        const { waiters } = pending;
         if (outcome instanceof BackendError) {
           for (const waiter of waiters) waiter.reject(outcome);
         } else {
           const answer =
             outcome.get(key) ??
             new Error(`the ${backend.backendType} backend returned nothing for a request`);
-          const cached = this.cache.get(entry);
+          const cached = this.cache.get(identity, key);
           // An answer byte-identical to the cached one is the cached object, so every object that reads it sees
           // "unchanged" by identity (===) instead of comparing bytes once per object.
           const value =
@@ -228,12 +262,15 @@ export class ValueFetcher {
               ? cached.value
               : answer;
           // A slower, older read that lands late must not replace a newer value.
-          if ((cached?.fetchedAt ?? -Infinity) <= startedAt)
-            this.cache.set(entry, { value, fetchedAt: startedAt });
+          if (!cached) this.cache.set(identity, key, { value, fetchedAt: startedAt });
+          else if (cached.fetchedAt <= startedAt) {
+            cached.value = value;
+            cached.fetchedAt = startedAt;
+          }
           for (const waiter of waiters) waiter.resolve(key, value);
         }
         // Synchronously after the waiters were settled: nobody can join a flight that has landed.
-        if (this.inFlight.get(entry)?.waiters === waiters) this.inFlight.delete(entry);
+        if (this.inFlight.get(identity, key) === pending) this.inFlight.delete(identity, key);
       }
     };
     const worker = async () => {
@@ -271,6 +308,6 @@ export class ValueFetcher {
   sweep(): void {
     const now = Date.now();
     const horizon = 2 * this.config.pollerIntervalMs;
-    for (const [key, cached] of this.cache) if (now - cached.fetchedAt > horizon) this.cache.delete(key);
+    this.cache.deleteWhere((cached) => now - cached.fetchedAt > horizon);
   }
 }

@@ -14,8 +14,20 @@ export type RemoteValue =
   /** The parameters under an SSM path, named by their last path segment. */
   | { readonly type: 'entries'; readonly entries: ReadonlyArray<readonly [string, string]> };
 
+/** Each request's key, made once: a plan's requests live as long as its object and are asked for every cycle. */
+const requestKeys = new WeakMap<RemoteRequest, string>();
+
 /** The key that identifies a request among the requests of one identity. */
 export function requestKey(request: RemoteRequest): string {
+  let key = requestKeys.get(request);
+  if (key === undefined) {
+    key = keyOf(request);
+    requestKeys.set(request, key);
+  }
+  return key;
+}
+
+function keyOf(request: RemoteRequest): string {
   if (request.kind === 'path') return `path:${request.recursive ? 'r' : '-'}:${request.path}`;
   const version = request.version
     ? 'id' in request.version

@@ -56,4 +56,31 @@ describe('ControllerMetrics.recordSync', () => {
     metrics.recordSync('db', 'team-a', 'vault', 'success', 0.01);
     expect(await seriesValue('kubernetes_external_secrets_last_sync_call_state', OBJECT)).toBe(1);
   });
+
+  it('keeps the KES types and help, and a series per backend and outcome only once it happened', async () => {
+    metrics.recordSync('db', 'team-a', 'vault', 'success', 0.01);
+    metrics.recordSync('db', 'team-a', 'secretsManager', 'error', 0.01);
+    const exposition = await register.metrics();
+    expect(exposition).toContain('# TYPE kubernetes_external_secrets_sync_calls_count counter');
+    expect(exposition).toContain('# TYPE sync_calls counter');
+    expect(exposition).toContain('# TYPE last_state gauge');
+    expect(exposition).toContain('# HELP last_state Outcome of the last sync: 1 success, -1 error');
+    expect(await seriesValue('sync_calls', `${OBJECT},status="error"`)).toBeUndefined();
+    const other = 'name="db",namespace="team-a",backend="secretsManager"';
+    expect(await seriesValue('sync_calls', `${other},status="error"`)).toBe(1);
+    expect(await seriesValue('sync_calls', `${other},status="success"`)).toBeUndefined();
+    expect(await seriesValue('last_state', other)).toBe(-1);
+    expect(await seriesValue('last_state', OBJECT)).toBe(1);
+    // An object that never synced successfully has no last-success time.
+    expect(
+      await seriesValue('kubernetes_external_secrets_last_success_timestamp_seconds', other),
+    ).toBeUndefined();
+    // The JSON form carries the labels too (prom-client's getMetricsAsJSON).
+    const json = await register.getMetricsAsJSON();
+    const states = json.find((metric) => metric.name === 'last_state')!;
+    expect(states.values.map((value) => value.labels)).toEqual([
+      { name: 'db', namespace: 'team-a', backend: 'vault' },
+      { name: 'db', namespace: 'team-a', backend: 'secretsManager' },
+    ]);
+  });
 });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { ObjectSyncSeries, SeriesCounter, SeriesGauge } from './object-series.js';
 
 /** The `status` label of the sync metrics. */
 export type SyncResultLabel = 'success' | 'error';
@@ -10,30 +11,37 @@ export type SyncResultLabel = 'success' | 'error';
  */
 @Injectable()
 export class ControllerMetrics {
-  private readonly syncCalls = new Counter({
+  /** The five series of each ExternalSecret, with the KES names and ours, read from one record per object. */
+  private readonly objectSeries = new ObjectSyncSeries();
+  private readonly syncCalls = new SeriesCounter({
     name: 'kubernetes_external_secrets_sync_calls_count',
     help: 'Syncs of ExternalSecrets by outcome (KES-compatible)',
     labelNames: ['name', 'namespace', 'backend', 'status'],
+    series: () => this.objectSeries.calls(),
   });
-  private readonly lastSyncState = new Gauge({
+  private readonly lastSyncState = new SeriesGauge({
     name: 'kubernetes_external_secrets_last_sync_call_state',
     help: 'Outcome of the last sync of an ExternalSecret: 1 success, -1 error (KES-compatible)',
     labelNames: ['name', 'namespace', 'backend'],
+    series: () => this.objectSeries.states(),
   });
-  private readonly legacySyncCalls = new Counter({
+  private readonly legacySyncCalls = new SeriesCounter({
     name: 'sync_calls',
     help: 'Syncs of ExternalSecrets by outcome (the KES README name)',
     labelNames: ['name', 'namespace', 'backend', 'status'],
+    series: () => this.objectSeries.calls(),
   });
-  private readonly legacyLastState = new Gauge({
+  private readonly legacyLastState = new SeriesGauge({
     name: 'last_state',
     help: 'Outcome of the last sync: 1 success, -1 error (the KES README name)',
     labelNames: ['name', 'namespace', 'backend'],
+    series: () => this.objectSeries.states(),
   });
-  private readonly lastSuccess = new Gauge({
+  private readonly lastSuccess = new SeriesGauge({
     name: 'kubernetes_external_secrets_last_success_timestamp_seconds',
     help: 'Unix time of the last successful sync of an ExternalSecret (staleness without status writes)',
     labelNames: ['name', 'namespace', 'backend'],
+    series: () => this.objectSeries.lastSuccesses(),
   });
   private readonly backendCalls = new Counter({
     name: 'kubernetes_external_secrets_backend_calls_total',
@@ -71,13 +79,6 @@ export class ControllerMetrics {
     buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
   });
 
-  /**
-   * The last sync state of each object's series, by backend: it tells which series to remove when the object is
-   * deleted, and spares an unchanged refresh the two state gauges (prom-client sorts and hashes the labels of
-   * every `set`, and nearly every refresh of a healthy object leaves its state as it was).
-   */
-  private readonly statesByObject = new Map<string, Map<string, number>>();
-
   recordSync(
     name: string,
     namespace: string,
@@ -85,23 +86,7 @@ export class ControllerMetrics {
     outcome: SyncResultLabel,
     seconds: number,
   ): void {
-    const key = `${namespace}/${name}`;
-    let states = this.statesByObject.get(key);
-    if (!states) {
-      states = new Map();
-      this.statesByObject.set(key, states);
-    }
-    const callLabels = { name, namespace, backend, status: outcome };
-    this.syncCalls.inc(callLabels);
-    this.legacySyncCalls.inc(callLabels);
-    const objectLabels = { name, namespace, backend };
-    const state = outcome === 'success' ? 1 : -1;
-    if (states.get(backend) !== state) {
-      states.set(backend, state);
-      this.lastSyncState.set(objectLabels, state);
-      this.legacyLastState.set(objectLabels, state);
-    }
-    if (outcome === 'success') this.lastSuccess.set(objectLabels, Date.now() / 1000);
+    this.objectSeries.record(name, namespace, backend, outcome === 'success', Date.now() / 1000);
     this.syncDuration.observe({ backend }, seconds);
   }
 
@@ -120,15 +105,6 @@ export class ControllerMetrics {
 
   /** Drops every series of a deleted ExternalSecret (KES kept them forever). */
   forgetExternalSecret(name: string, namespace: string): void {
-    const key = `${namespace}/${name}`;
-    for (const backend of this.statesByObject.get(key)?.keys() ?? []) {
-      for (const gauge of [this.lastSyncState, this.legacyLastState, this.lastSuccess]) {
-        gauge.remove({ name, namespace, backend });
-      }
-      for (const counter of [this.syncCalls, this.legacySyncCalls]) {
-        for (const status of ['success', 'error']) counter.remove({ name, namespace, backend, status });
-      }
-    }
-    this.statesByObject.delete(key);
+    this.objectSeries.forget(name, namespace);
   }
 }

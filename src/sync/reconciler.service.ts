@@ -229,8 +229,7 @@ export class Reconciler {
     if (this.cluster.getNamespace(namespace!)?.metadata?.resourceVersion !== quiet.namespaceVersion)
       return false;
     if (this.rolloutRestartState(item.key) !== quiet.rolloutRestart) return false;
-    const values = this.fetcher.peek(quiet.plan.identity, quiet.plan.requests, item.freshAfter);
-    return values !== undefined && values.every((value, index) => value === quiet.values[index]);
+    return this.fetcher.holdsUnchanged(quiet.plan.identity, quiet.plan.requests, quiet.values, item.freshAfter);
   }
 
   /** The RolloutRestart condition a status would show, as one comparable string ('' when there is none). */

@@ -31,7 +31,11 @@ export type WorkResult = 'done' | 'retry';
  */
 export class WorkQueue {
   private readonly waiting = new Map<string, WorkItem>();
-  private readonly lanes: Record<Lane, string[]> = { urgent: [], periodic: [] };
+  /**
+   * The waiting keys of each lane in arrival order (a Set keeps insertion order): taking one is O(1), where an
+   * array's splice moved every key behind it, thousands per dequeue in a large refresh.
+   */
+  private readonly lanes: Record<Lane, Set<string>> = { urgent: new Set(), periodic: new Set() };
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, number>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
@@ -60,10 +64,13 @@ export class WorkQueue {
         lane: promote ? 'urgent' : existing.lane,
         freshAfter: Math.max(existing.freshAfter, freshAfter),
       });
-      if (promote) this.lanes.urgent.push(key);
+      if (promote) {
+        this.lanes.periodic.delete(key);
+        this.lanes.urgent.add(key);
+      }
     } else {
       this.waiting.set(key, { key, lane, freshAfter, enqueuedAt: this.now() });
-      this.lanes[lane].push(key);
+      this.lanes[lane].add(key);
     }
     this.pump();
   }
@@ -83,6 +90,8 @@ export class WorkQueue {
   /** Forgets a key entirely (its object was deleted): no pending run, no retry, no backoff state. */
   forget(key: string): void {
     this.waiting.delete(key);
+    this.lanes.urgent.delete(key);
+    this.lanes.periodic.delete(key);
     this.failures.delete(key);
     clearTimeout(this.retryTimers.get(key));
     this.retryTimers.delete(key);
@@ -102,8 +111,8 @@ export class WorkQueue {
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
     this.waiting.clear();
-    this.lanes.urgent.length = 0;
-    this.lanes.periodic.length = 0;
+    this.lanes.urgent.clear();
+    this.lanes.periodic.clear();
     await Promise.all(this.inFlight.values());
   }
 
@@ -121,20 +130,14 @@ export class WorkQueue {
     }
   }
 
-  /** The first waiting key that is not in flight, urgent lane first. Stale lane entries are skipped. */
+  /** The first waiting key that is not in flight, urgent lane first. */
   private next(): WorkItem | undefined {
-    for (const lane of ['urgent', 'periodic'] as const) {
-      const keys = this.lanes[lane];
-      for (let index = 0; index < keys.length; index++) {
-        const key = keys[index]!;
-        const item = this.waiting.get(key);
-        if (!item || item.lane !== lane) {
-          keys.splice(index--, 1);
-          continue;
-        }
+    for (const lane of [this.lanes.urgent, this.lanes.periodic]) {
+      for (const key of lane) {
+        // A key re-added while it runs waits until the run ends (at most `concurrency` keys are skipped).
         if (this.inFlight.has(key)) continue;
-        keys.splice(index, 1);
-        return item;
+        lane.delete(key);
+        return this.waiting.get(key)!;
       }
     }
     return undefined;
