@@ -96,6 +96,19 @@ describe('ValueFetcher', () => {
     expect(state.calls).toBe(1);
   });
 
+  it('prefetches into the cache, one call for repeated keys, and a fetch after it makes none', async () => {
+    const { backend, state } = fakeBackend();
+    const fetcher = new ValueFetcher({ pollerIntervalMs: 1000 } as ControllerConfig);
+    const before = Date.now();
+    await expect(
+      fetcher.prefetch(backend, identity, [key('a'), key('b'), key('a'), key('b')], before),
+    ).resolves.toBeUndefined();
+    expect(state.calls).toBe(1);
+    const values = await fetcher.fetch(backend, identity, [key('b'), key('a')], before);
+    expect([...values.keys()]).toEqual([requestKey(key('b')), requestKey(key('a'))]);
+    expect(state.calls).toBe(1);
+  });
+
   it('backs off an identity after a transient failure, so the call rate falls, and resumes after', async () => {
     const { backend, state } = fakeBackend();
     const fetcher = new ValueFetcher({ pollerIntervalMs: 100 } as ControllerConfig);

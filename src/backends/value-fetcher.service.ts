@@ -54,15 +54,15 @@ class Waiter {
     this.rejectAll = reject;
   });
 
-  /** Waits for `remaining` keys (at least one), whose answers go into `results`. */
+  /** Waits for `remaining` keys (at least one), whose answers go into `results` (a prefetch keeps none). */
   constructor(
-    private readonly results: Map<string, RemoteValue | Error>,
+    private readonly results: Map<string, RemoteValue | Error> | undefined,
     private remaining: number,
   ) {}
 
   resolve(key: string, value: RemoteValue | Error): void {
     if (this.settled) return;
-    this.results.set(key, value);
+    this.results?.set(key, value);
     if (--this.remaining === 0) {
       this.settled = true;
       this.resolveAll();
@@ -155,15 +155,39 @@ export class ValueFetcher {
     freshAfter: number,
   ): Promise<Map<string, RemoteValue | Error>> {
     const results = new Map<string, RemoteValue | Error>();
+    await this.read(backend, identity, requests, freshAfter, results);
+    return results;
+  }
+
+  /**
+   * Makes sure the values are in the cache, fetched no earlier than `freshAfter`, without collecting them: a
+   * refresh tick's reconciles read them from the cache. Rejects when the backend failed as a whole.
+   */
+  async prefetch(
+    backend: SecretBackend,
+    identity: BackendIdentity,
+    requests: readonly RemoteRequest[],
+    freshAfter: number,
+  ): Promise<void> {
+    await this.read(backend, identity, requests, freshAfter, undefined);
+  }
+
+  private async read(
+    backend: SecretBackend,
+    identity: BackendIdentity,
+    requests: readonly RemoteRequest[],
+    freshAfter: number,
+    results: Map<string, RemoteValue | Error> | undefined,
+  ): Promise<void> {
     const joins = new Map<string, PendingRequest>();
     const calls = new Map<string, RemoteRequest>();
     for (const request of requests) {
       const key = requestKey(request);
       // A prefetch asks for thousands of keys: each is looked up once, in maps.
-      if (results.has(key) || calls.has(key) || joins.has(key)) continue;
+      if (results?.has(key) || calls.has(key) || joins.has(key)) continue;
       const cached = this.cache.get(identity, key);
       const flight = this.inFlight.get(identity, key);
-      if (cached && cached.fetchedAt >= freshAfter) results.set(key, cached.value);
+      if (cached && cached.fetchedAt >= freshAfter) results?.set(key, cached.value);
       else if (flight && flight.startedAt >= freshAfter) joins.set(key, flight);
       else calls.set(key, request);
     }
@@ -171,12 +195,11 @@ export class ValueFetcher {
     // refused at once (the call rate falls while it recovers), and nothing is left waiting unobserved.
     const pause = this.backoff.get(identity.cacheKey);
     if (calls.size > 0 && pause !== undefined && pause.until > Date.now()) throw pause.error;
-    if (joins.size + calls.size === 0) return results;
+    if (joins.size + calls.size === 0) return;
     const waiter = new Waiter(results, joins.size + calls.size);
     for (const flight of joins.values()) flight.waiters.push(waiter);
     for (const [key, request] of calls) this.enqueue(backend, identity, key, request, waiter);
     await waiter.done;
-    return results;
   }
 
   /**

@@ -12,7 +12,7 @@ import { ControllerMetrics } from '../metrics/controller-metrics.service.js';
 import type { ExternalSecret } from '../domain/external-secret.js';
 import { retainedSecretOwner } from '../domain/secret-manifest.js';
 import type { FetchPlan } from './fetch-plan.js';
-import { Reconciler } from './reconciler.service.js';
+import { Reconciler, type ReconcileResult } from './reconciler.service.js';
 import { RefreshScheduler } from './refresh-scheduler.js';
 import { RolloutRestarter } from './rollout-restarter.service.js';
 import { observe, syncTrigger, type ObservedObject } from '../domain/sync-trigger.js';
@@ -137,7 +137,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
       const { backend, identity } = plans[0]!;
       const requests = plans.flatMap((plan) => plan.requests);
       // A failure reaches each reconcile through its own fetch (retried by the queue); nothing waits on this one.
-      this.fetcher.fetch(backend, identity, requests, startedAt).catch(() => undefined);
+      this.fetcher.prefetch(backend, identity, requests, startedAt).catch(() => undefined);
     }
   }
 
@@ -253,9 +253,16 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
     if (this.cluster.getExternalSecret(namespace!, name!)) this.queue.add(keyOf(secret), 'urgent');
   }
 
-  private async process(item: WorkItem): Promise<WorkResult> {
+  private process(item: WorkItem): WorkResult | Promise<WorkResult> {
     this.metrics.queueDepth.set(this.queue.depth);
-    const { result, refresh, plan, refreshIntervalMs } = await this.reconciler.reconcile(item);
+    const reconciled = this.reconciler.reconcile(item);
+    return reconciled instanceof Promise
+      ? reconciled.then((result) => this.reconciled(item, result))
+      : this.reconciled(item, reconciled);
+  }
+
+  /** Schedules the object's next refresh, or stops refreshing it (gone, or not ours). */
+  private reconciled(item: WorkItem, { result, refresh, plan, refreshIntervalMs }: ReconcileResult): WorkResult {
     if (!refresh) {
       // Gone (or not ours): also after a delete that raced this reconcile.
       this.plans.delete(item.key);
@@ -283,7 +290,7 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
         const first = plans[0];
         if (first) {
           const requests = plans.flatMap((plan) => plan.requests);
-          await this.fetcher.fetch(first.backend, first.identity, requests, tickTime).catch(() => undefined);
+          await this.fetcher.prefetch(first.backend, first.identity, requests, tickTime).catch(() => undefined);
         }
         for (const key of keys) this.queue.add(key, 'periodic', tickTime);
       }),

@@ -129,4 +129,36 @@ describe('WorkQueue', () => {
     await flush();
     expect(seen).toHaveLength(2);
   });
+
+  // An answer at once (an unchanged refresh) runs inline, before add returns: no promise, and no slot kept.
+  it.each([
+    { answer: 'done', runs: 1, retried: false },
+    { answer: 'retry', runs: 2, retried: true },
+    { answer: 'throws', runs: 2, retried: true },
+  ] as const)('a handler answering $answer at once: $runs run(s)', async ({ answer, runs, retried }) => {
+    vi.useFakeTimers();
+    const seen: string[] = [];
+    const slow = deferred();
+    const queue = new WorkQueue(
+      (item) => {
+        seen.push(item.key);
+        if (item.key === 'slow') return slow.promise;
+        if (seen.filter((key) => key === item.key).length > 1) return 'done';
+        if (answer === 'throws') throw new Error('boom');
+        return answer;
+      },
+      { concurrency: 2, baseRetryDelayMs: 10, maxRetryDelayMs: 10, random: () => 0.5 },
+    );
+    queue.add('slow', 'urgent');
+    queue.add('quick', 'periodic');
+    expect(queue.active).toBe(1);
+    expect(seen).toEqual(['slow', 'quick']);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(seen.filter((key) => key === 'quick')).toHaveLength(runs);
+    expect(seen.length > 2).toBe(retried);
+    slow.resolve('done');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(queue.active).toBe(0);
+    expect(queue.depth).toBe(0);
+  });
 });

@@ -25,6 +25,12 @@ export interface WorkQueueOptions {
 export type WorkResult = 'done' | 'retry';
 
 /**
+ * A handler answers at once when it has nothing to wait for (an unchanged refresh), else with a promise: an
+ * answer at once costs the queue no promise, and frees its concurrency slot before the next item is taken.
+ */
+export type WorkHandler = (item: WorkItem) => WorkResult | Promise<WorkResult>;
+
+/**
  * A keyed work queue as controllers need it: a key waits at most once (re-adding merges), is never processed
  * twice at once (re-added while in flight, it runs again after), runs with bounded concurrency, takes urgent
  * work before periodic refreshes, and retries failures with exponential backoff and jitter.
@@ -46,7 +52,7 @@ export class WorkQueue {
   private readonly now: () => number;
 
   constructor(
-    private readonly handler: (item: WorkItem) => Promise<WorkResult>,
+    private readonly handler: WorkHandler,
     private readonly options: WorkQueueOptions,
   ) {
     this.paused = options.startPaused ?? false;
@@ -122,10 +128,23 @@ export class WorkQueue {
       if (!item) return;
       this.waiting.delete(item.key);
       this.options.onDequeue?.(item);
-      const run = this.run(item).finally(() => {
-        this.inFlight.delete(item.key);
-        this.pump();
-      });
+      let answer: WorkResult | Promise<WorkResult>;
+      try {
+        answer = this.handler(item);
+      } catch {
+        answer = 'retry';
+      }
+      if (typeof answer === 'string') {
+        this.finish(item, answer);
+        continue;
+      }
+      const run = answer
+        .catch((): WorkResult => 'retry')
+        .then((result) => this.finish(item, result))
+        .finally(() => {
+          this.inFlight.delete(item.key);
+          this.pump();
+        });
       this.inFlight.set(item.key, run);
     }
   }
@@ -143,13 +162,8 @@ export class WorkQueue {
     return undefined;
   }
 
-  private async run(item: WorkItem): Promise<void> {
-    let result: WorkResult;
-    try {
-      result = await this.handler(item);
-    } catch {
-      result = 'retry';
-    }
+  /** Done: the key's failures are forgotten; retry: it comes back after a backoff that grows per failure. */
+  private finish(item: WorkItem, result: WorkResult): void {
     if (result === 'done') {
       this.failures.delete(item.key);
       return;
