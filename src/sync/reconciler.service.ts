@@ -249,7 +249,12 @@ export class Reconciler {
     if (this.cluster.getNamespace(namespace!)?.metadata?.resourceVersion !== quiet.namespaceVersion)
       return false;
     if (this.rolloutRestartState(item.key) !== quiet.rolloutRestart) return false;
-    return this.fetcher.holdsUnchanged(quiet.plan.identity, quiet.plan.requests, quiet.values, item.freshAfter);
+    return this.fetcher.holdsUnchanged(
+      quiet.plan.identity,
+      quiet.plan.requests,
+      quiet.values,
+      item.freshAfter,
+    );
   }
 
   /** The RolloutRestart condition a status would show, as one comparable string ('' when there is none). */

@@ -262,7 +262,10 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
   }
 
   /** Schedules the object's next refresh, or stops refreshing it (gone, or not ours). */
-  private reconciled(item: WorkItem, { result, refresh, plan, refreshIntervalMs }: ReconcileResult): WorkResult {
+  private reconciled(
+    item: WorkItem,
+    { result, refresh, plan, refreshIntervalMs }: ReconcileResult,
+  ): WorkResult {
     if (!refresh) {
       // Gone (or not ours): also after a delete that raced this reconcile.
       this.plans.delete(item.key);
@@ -290,7 +293,9 @@ export class SyncService implements ClusterEventListener, BeforeApplicationShutd
         const first = plans[0];
         if (first) {
           const requests = plans.flatMap((plan) => plan.requests);
-          await this.fetcher.prefetch(first.backend, first.identity, requests, tickTime).catch(() => undefined);
+          await this.fetcher
+            .prefetch(first.backend, first.identity, requests, tickTime)
+            .catch(() => undefined);
         }
         for (const key of keys) this.queue.add(key, 'periodic', tickTime);
       }),
