@@ -82,7 +82,6 @@ interface QuietSync {
   readonly plan: FetchPlan;
   /** The values of plan.requests, in order. */
   readonly values: ReadonlyArray<RemoteValue | Error>;
-  readonly refreshIntervalMs: number | undefined;
   /** What a reconcile that finds all of the above unchanged returns (made once: it is the same every time). */
   readonly result: ReconcileResult;
 }
@@ -230,7 +229,6 @@ export class Reconciler {
         backendType,
         plan,
         values: plan.requests.map((request) => synced.values.get(requestKey(request))!),
-        refreshIntervalMs,
         result: { result: 'done', refresh: true, plan, refreshIntervalMs },
       });
     }
